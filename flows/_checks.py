@@ -1,0 +1,80 @@
+"""Argument checks at the Python boundary.
+
+Every public entry point validates its inputs here, before anything is traced, so a bad
+argument fails with a `ValueError` that names it and says what was expected. Values that are
+JAX tracers (inside `jit`, `grad`, `vmap`) cannot be inspected and are passed through: the
+checks cost nothing on the hot path.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import jax
+import numpy as np
+
+
+def is_concrete(value) -> bool:
+    """True when `value` holds data we can read now (not a tracer inside a transformation)."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
+
+
+def check_positive(name: str, value) -> None:
+    """Raise unless `value` (a scalar or array) is finite and strictly positive."""
+    if not is_concrete(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"`{name}` must be a finite positive number, got {value!r}.")
+
+
+def check_in_range(name: str, value, low: float, high: float, *, inclusive: bool = False) -> None:
+    """Raise unless low < value < high (or low <= value <= high with `inclusive`)."""
+    if not is_concrete(value):
+        return
+    v = float(value)
+    ok = (low <= v <= high) if inclusive else (low < v < high)
+    if not ok:
+        brackets = "[{}, {}]" if inclusive else "({}, {})"
+        raise ValueError(f"`{name}` must lie in {brackets.format(low, high)}, got {value!r}.")
+
+
+def check_points(name: str, x, *, dim: int | None = None, dim_name: str | None = None):
+    """Check a point cloud: a non-empty (n, d) array of finite numbers; return it as a JAX array.
+
+    Arguments:
+        name: the argument's name, used in the error message.
+        x: the array to check.
+        dim: the dimension `d` the cloud must have, if known.
+        dim_name: what fixed `dim` (for the message), e.g. "target".
+    """
+    if isinstance(x, numbers.Number) or not hasattr(x, "shape"):
+        x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must be a 2-D array of shape (n, d), got shape {tuple(x.shape)}.")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"`{name}` must be non-empty, got shape {tuple(x.shape)}.")
+    if dim is not None and x.shape[1] != dim:
+        source = f" to match `{dim_name}`" if dim_name else ""
+        raise ValueError(
+            f"`{name}` must have dimension d = {dim}{source}, got shape {tuple(x.shape)}."
+        )
+    check_finite(name, x)
+    return jax.numpy.asarray(x)
+
+
+def check_finite(name: str, tree) -> None:
+    """Raise if any array in the pytree `tree` holds NaN or inf (skipped for tracers)."""
+    if not is_concrete(tree):
+        return
+    for leaf in jax.tree_util.tree_leaves(tree):
+        arr = np.asarray(leaf)
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(f"`{name}` must be finite, but {bad} entries are NaN or inf.")
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {sorted(choices)}, got {value!r}.")

@@ -1,0 +1,93 @@
+r"""Closed forms for Gaussians: population MMD² under Gaussian kernels, the test oracle.
+
+For $Z \sim \mathcal N(m, S)$ (S may be singular) and the Gaussian kernel of bandwidth $\sigma$
+(`MATH.md` section 2):
+
+$$\mathbb{E}\,e^{-\|Z\|^2/(2\sigma^2)} = \det(I + S/\sigma^2)^{-1/2}
+  \exp\!\big(-\tfrac12 m^\top (S + \sigma^2 I)^{-1} m\big).$$
+
+With $X \sim \mathcal N(m_1, S_1)$, $Y \sim \mathcal N(m_2, S_2)$ independent,
+$X - X' \sim \mathcal N(0, 2S_1)$ and $X - Y \sim \mathcal N(m_1 - m_2, S_1 + S_2)$, so
+$\mathrm{MMD}^2 = \mathbb{E}k(X,X') + \mathbb{E}k(Y,Y') - 2\,\mathbb{E}k(X,Y)$ is exact, low-rank
+covariances included. Sums of Gaussian kernels add term by term.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from ._checks import check_finite, is_concrete
+from .kernels import GaussianKernel, SumKernel
+
+
+def gaussian_kernel_expectation(
+    mean: Float[ArrayLike, " d"], cov: Float[ArrayLike, "d d"], bandwidth
+) -> Float[Array, ""]:
+    """$\\mathbb{E}\\exp(-\\|Z\\|^2/(2\\sigma^2))$ for $Z \\sim \\mathcal N(m, S)$."""
+    mean = jnp.asarray(mean)
+    cov = jnp.asarray(cov)
+    d = mean.shape[0]
+    eye = jnp.eye(d, dtype=cov.dtype)
+    _, logdet = jnp.linalg.slogdet(eye + cov / bandwidth**2)
+    quad = mean @ jnp.linalg.solve(cov + bandwidth**2 * eye, mean)
+    return jnp.exp(-0.5 * logdet - 0.5 * quad)
+
+
+def _gaussian_components(kernel) -> list[tuple[float, float]]:
+    """(weight, bandwidth) pairs of a Gaussian kernel or a sum of Gaussian kernels."""
+    if isinstance(kernel, GaussianKernel):
+        return [(1.0, kernel.bandwidth)]
+    if isinstance(kernel, SumKernel):
+        return [(w * cw, b) for w, k in zip(kernel.weights, kernel.kernels) for cw, b in _gaussian_components(k)]
+    raise ValueError(
+        f"`kernel` must be a GaussianKernel or a SumKernel of them for the closed form, got {type(kernel).__name__}."
+    )
+
+
+def _check_gaussian(name: str, mean, cov) -> tuple[Array, Array]:
+    mean = jnp.atleast_1d(jnp.asarray(mean))
+    cov = jnp.asarray(cov)
+    d = mean.shape[0]
+    if mean.ndim != 1 or cov.shape != (d, d):
+        raise ValueError(
+            f"`{name}` must be a mean of shape (d,) and a covariance of shape (d, d), "
+            f"got {tuple(mean.shape)} and {tuple(cov.shape)}."
+        )
+    check_finite(f"{name} mean", mean)
+    check_finite(f"{name} covariance", cov)
+    if is_concrete(cov):
+        c = np.asarray(cov, dtype=float)
+        scale = max(1.0, float(np.abs(c).max()))
+        if not np.allclose(c, c.T, atol=1e-10 * scale) or np.linalg.eigvalsh(c).min() < -1e-8 * scale:
+            raise ValueError(f"`{name}` covariance must be symmetric positive semi-definite.")
+    return mean, cov
+
+
+def gaussian_mmd2(
+    mean1: Float[ArrayLike, " d"],
+    cov1: Float[ArrayLike, "d d"],
+    mean2: Float[ArrayLike, " d"],
+    cov2: Float[ArrayLike, "d d"],
+    kernel: GaussianKernel | SumKernel,
+) -> Float[Array, ""]:
+    """Population MMD² between $\\mathcal N(m_1, S_1)$ and $\\mathcal N(m_2, S_2)$, exactly.
+
+    **Arguments:**
+    - `mean1`, `cov1`, `mean2`, `cov2`: the two Gaussians (covariances may be singular).
+    - `kernel`: a `GaussianKernel`, or a `SumKernel` of Gaussian kernels.
+    """
+    mean1, cov1 = _check_gaussian("first Gaussian", mean1, cov1)
+    mean2, cov2 = _check_gaussian("second Gaussian", mean2, cov2)
+    if mean1.shape != mean2.shape:
+        raise ValueError(f"the two Gaussians must share a dimension, got {mean1.shape[0]} and {mean2.shape[0]}.")
+    zero = jnp.zeros_like(mean1)
+    total = 0.0
+    for weight, bandwidth in _gaussian_components(kernel):
+        total = total + weight * (
+            gaussian_kernel_expectation(zero, 2 * cov1, bandwidth)
+            + gaussian_kernel_expectation(zero, 2 * cov2, bandwidth)
+            - 2 * gaussian_kernel_expectation(mean1 - mean2, cov1 + cov2, bandwidth)
+        )
+    return total

@@ -1,0 +1,83 @@
+r"""What a flow is: a vector field on a state pytree, and for gradient flows the functional it
+decreases.
+
+A flow is an `equinox` module (a pytree: its target samples and kernel bandwidths are traced, not
+baked into the compiled code). `simulate` integrates `drift` with a diffrax solver, or steps it
+with the discrete engine; diagnostics are pure functions of `(t, y, args)` evaluated inside the
+compiled loop.
+
+A *gradient flow* also knows its energy $F$ and the dissipation it claims,
+$D(y) = -\frac{d}{dt}F(y_t)$, so that the identity $\frac{dF}{dt} + D = 0$ can be checked along
+any trajectory (`MATH.md` section 3).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+from jaxtyping import Array, PyTree
+
+Diagnostic = Callable[[Array, PyTree, PyTree], Array]
+"""A diagnostic: a pure function `(t, y, args) -> array`, evaluated at every saved time."""
+
+
+class AbstractFlow(eqx.Module):
+    """A vector field $\\dot y = v(t, y)$ on a state pytree."""
+
+    @abc.abstractmethod
+    def drift(self, t: Array, y: PyTree, args: PyTree) -> PyTree:
+        """The velocity $v(t, y)$, a pytree like `y`."""
+
+    def check_state(self, y0: PyTree) -> PyTree:
+        """Validate an initial state (raise `ValueError` naming `y0`); return it as arrays."""
+        return jax.tree_util.tree_map(jax.numpy.asarray, y0)
+
+    def terms(self, key: Array | None) -> PyTree[diffrax.AbstractTerm]:
+        """The diffrax terms to integrate: an ODE term of the drift (SDE flows add noise)."""
+        return diffrax.ODETerm(self.drift)
+
+    def discrete_drift(self, t: Array, y: PyTree, args: PyTree, key: Array | None) -> PyTree:
+        """The direction the discrete engine steps along (the drift, unless a flow's scheme
+        differs from its ODE, as noise injection does)."""
+        return self.drift(t, y, args)
+
+    def diagnostics(self) -> dict[str, Diagnostic]:
+        """The diagnostics `simulate` records by default, by name.
+
+        Return bound methods or `equinox` modules, not closures: they are pytrees, so the
+        flow's arrays stay traced and one compilation serves every call."""
+        return {}
+
+
+class AbstractGradientFlow(AbstractFlow):
+    """A flow that decreases an energy $F$ at the rate $D = -dF/dt \\ge 0$."""
+
+    @abc.abstractmethod
+    def energy(self, y: PyTree) -> Array:
+        """The functional $F(y)$ the flow decreases."""
+
+    @abc.abstractmethod
+    def dissipation(self, t: Array, y: PyTree, args: PyTree) -> Array:
+        """The claimed dissipation rate $D(t, y) = -\\frac{d}{dt}F(y_t) \\ge 0$."""
+
+    def energy_at(self, t: Array, y: PyTree, args: PyTree) -> Array:
+        """$F(y)$ as a diagnostic `(t, y, args) -> F(y)`."""
+        return self.energy(y)
+
+    def dissipation_residual(self, t: Array, y: PyTree, args: PyTree) -> Array:
+        """$\\frac{dF}{dt} + D$, with $\\frac{dF}{dt} = \\langle \\nabla F(y), v(t, y)\\rangle$ by forward
+        autodiff: zero (to rounding) when the drift and the dissipation are consistent with $F$."""
+        velocity = self.drift(t, y, args)
+        _, dF_dt = jax.jvp(self.energy, (y,), (velocity,))
+        return dF_dt + self.dissipation(t, y, args)
+
+    def diagnostics(self) -> dict[str, Diagnostic]:
+        return {
+            "energy": self.energy_at,
+            "dissipation": self.dissipation,
+            "dissipation_residual": self.dissipation_residual,
+        }

@@ -1,0 +1,137 @@
+"""Every bad input raises a ValueError that names the argument; a blow-up mid-run raises
+FlowDivergedError saying when, and returns nothing."""
+
+import re
+
+import diffrax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import flows
+
+Y = jnp.ones((5, 2)) * jnp.arange(5.0)[:, None]
+X0 = jnp.zeros((4, 2)) + jnp.arange(4.0)[:, None] * 0.1
+K = flows.GaussianKernel(1.0)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: flows.GaussianKernel(0.0), "`bandwidth` must be a finite positive number"),
+        (lambda: flows.GaussianKernel(-1.0), "`bandwidth` must be a finite positive number"),
+        (lambda: flows.GaussianKernel(float("nan")), "`bandwidth` must be a finite positive number"),
+        (lambda: flows.LaplaceKernel(0.0), "`bandwidth`"),
+        (lambda: flows.IMQKernel(scale=0.0), "`scale`"),
+        (lambda: flows.IMQKernel(exponent=0.5), "`exponent` must be negative"),
+        (lambda: flows.EnergyKernel(2.0), r"`exponent` must lie in \(0.0, 2.0\)"),
+        (lambda: flows.EnergyKernel(0.0), "`exponent`"),
+        (lambda: flows.SumKernel([]), "`kernels`"),
+        (lambda: flows.SumKernel([K], weights=[1.0, 2.0]), "`weights` must have one entry per kernel"),
+        (lambda: flows.SumKernel([K], weights=[-1.0]), r"`weights\[0\]`"),
+    ],
+)
+def test_bad_kernel_parameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: flows.mmd2(jnp.ones((3, 2)), jnp.ones((3, 3)), K), r"`y` must have dimension d = 2 to match `x`"),
+        (lambda: flows.mmd2(jnp.ones(3), jnp.ones((3, 1)), K), r"`x` must be a 2-D array"),
+        (lambda: flows.mmd2(jnp.ones((0, 2)), jnp.ones((3, 2)), K), "`x` must be non-empty"),
+        (lambda: flows.mmd2(jnp.ones((3, 2)).at[0, 0].set(jnp.nan), jnp.ones((3, 2)), K), "`x` must be finite"),
+        (lambda: flows.mmd2(jnp.ones((3, 2)), jnp.ones((3, 2)).at[1, 1].set(jnp.inf), K), "`y` must be finite"),
+        (lambda: flows.mmd2(jnp.ones((1, 2)), jnp.ones((3, 2)), K, unbiased=True), "at least 2 points"),
+        (lambda: flows.witness_grad(jnp.ones((3, 3)), Y, Y, K), "`z` must have dimension d = 2"),
+        (lambda: flows.MMDFlow(Y.at[0, 0].set(jnp.nan), K), "`target` must be finite"),
+        (lambda: flows.MMDFlow(jnp.ones((0, 2)), K), "`target` must be non-empty"),
+        (lambda: flows.MMDFlow(Y, kernel=1.0), "`kernel` must be a flows kernel"),
+        (lambda: flows.median_bandwidth(jnp.ones((4, 2))), "all points coincide"),
+        (lambda: flows.GradientDescent(step=0.0), "`step` must be a finite positive number"),
+    ],
+)
+def test_bad_arrays_and_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+FLOW = flows.MMDFlow(Y, K)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(y0=jnp.ones((4, 3)), t1=1.0), r"`y0` must have dimension d = 2 to match `target`"),
+        (dict(y0=X0.at[2, 1].set(jnp.nan), t1=1.0), "`y0` must be finite"),
+        (dict(y0=jnp.ones((0, 2)), t1=1.0), "`y0` must be non-empty"),
+        (dict(y0=X0, t1=0.0), "`t1` must be greater than `t0`"),
+        (dict(y0=X0, t1=1.0, t0=2.0), "`t1` must be greater than `t0`"),
+        (dict(y0=X0, t1=float("inf")), "`t1` must be a finite number"),
+        (dict(y0=X0, t1=1.0, ts=[0.5, 2.0]), r"`ts` must lie in \[t0, t1\]"),
+        (dict(y0=X0, t1=1.0, ts=[0.5, 0.2]), "`ts` must be non-decreasing"),
+        (dict(y0=X0, t1=1.0, solver=diffrax.Euler(), stepsize_controller=diffrax.ConstantStepSize()), "`dt0` is required"),
+        (dict(y0=X0, t1=1.0, solver=diffrax.Euler(), dt0=-0.1), "`dt0` must be a finite positive number"),
+        (dict(y0=X0, t1=1.0, solver="euler"), "`solver` must be a diffrax solver"),
+        (dict(y0=X0, t1=1.0, solver=flows.GradientDescent(step=0.3)), "whole number of solver steps"),
+        (dict(y0=X0, t1=1.0, ts=[0.25, 0.3], solver=flows.GradientDescent(step=0.25)), "on the iteration grid"),
+    ],
+)
+def test_bad_simulate_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        flows.simulate(FLOW, **kwargs)
+
+
+def test_simulate_rejects_a_non_flow():
+    with pytest.raises(ValueError, match="`flow` must be a flows flow"):
+        flows.simulate(lambda t, y, a: y, X0, t1=1.0)
+
+
+class Blowup(flows.AbstractFlow):
+    """dy/dt = y^2 from y(0) = 1: y = 1 / (1 - t) blows up at t = 1."""
+
+    def drift(self, t, y, args):
+        return y**2
+
+
+def first_overflow(step: float) -> int:
+    """The iteration at which y_{k+1} = y_k + step * y_k^2 from y_0 = 1 leaves float64, in NumPy."""
+    y, k = np.float64(1.0), 0
+    with np.errstate(over="ignore"):
+        while np.isfinite(y):
+            y, k = y + step * y * y, k + 1
+    return k
+
+
+def test_discrete_blowup_reports_the_iteration():
+    k = first_overflow(0.25)
+    with pytest.raises(flows.FlowDivergedError, match=rf"at iteration {k} \(t = {k * 0.25:g}\).*smaller `step`"):
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, solver=flows.GradientDescent(step=0.25), diagnostics={})
+
+
+def test_fixed_step_ode_blowup_reports_the_time():
+    """Euler with dt = 0.25 overflows in step k = first_overflow(0.25), i.e. on [(k-1) dt, k dt];
+    the reported interval between saved times must bracket the end of that step."""
+    ts = jnp.linspace(0.0, 4.0, 101)
+    with pytest.raises(flows.FlowDivergedError, match=r"NaN or inf .*PIDController") as info:
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, ts=ts, solver=diffrax.Euler(), dt0=0.25, diagnostics={})
+    last_good, first_bad = map(float, re.search(r"between t = ([\d.]+).* and t = ([\d.]+)\)", str(info.value)).groups())
+    k = first_overflow(0.25)
+    assert first_bad - last_good == pytest.approx(0.04)
+    assert (k - 1) * 0.25 <= first_bad <= k * 0.25
+
+
+def test_adaptive_solver_failure_reports_the_time_and_the_cause():
+    with pytest.raises(flows.FlowDivergedError, match=r"maximum number of solver steps.*between t = 1\b"):
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, ts=jnp.linspace(0, 4, 101), diagnostics={})
+
+
+def test_closed_form_rejects_a_bad_covariance():
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        flows.gaussian_mmd2(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2), K)
+    with pytest.raises(ValueError, match="share a dimension"):
+        flows.gaussian_mmd2(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3), K)
+    with pytest.raises(ValueError, match="GaussianKernel or a SumKernel"):
+        flows.gaussian_mmd2(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2), flows.IMQKernel())
