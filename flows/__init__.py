@@ -10,7 +10,7 @@ from .animation import animate_particles
 from .closed_forms import gaussian_kernel_expectation, gaussian_mmd2
 from .flow import AbstractFlow, AbstractGradientFlow
 from .gradient_descent import AbstractDiscreteSolver, GradientDescent
-from .kernel_sums import kernel_grad_sum, kernel_matrix, kernel_sum
+from .kernel_sums import kernel_grad_sum, kernel_hessian_sum, kernel_matrix, kernel_sum
 from .kernels import (
     AbstractKernel,
     AbstractRadialKernel,
@@ -50,6 +50,7 @@ __all__ = [
     "gaussian_kernel_expectation",
     "gaussian_mmd2",
     "kernel_grad_sum",
+    "kernel_hessian_sum",
     "kernel_matrix",
     "kernel_sum",
     "median_bandwidth",

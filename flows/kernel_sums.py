@@ -67,6 +67,33 @@ def kernel_grad_sum(
     return jnp.einsum("nmd,m->nd", per_point, weights)
 
 
+@eqx.filter_jit
+def kernel_hessian_sum(
+    kernel: AbstractKernel,
+    x: Float[Array, "n d"],
+    y: Float[Array, "m d"],
+    vectors: Float[Array, "m d"],
+) -> Float[Array, "n d"]:
+    """$\\sum_j \\nabla_x\\nabla_y k(x_i, y_j)\\, v_j$ for each row $x_i$: the mixed second derivative
+    (the kernel Sobolev operator's and the PKGF metric's building block, `MATH.md` sections 4-5).
+
+    For a radial kernel, with $S_{ij} = \\|x_i - y_j\\|^2$ and
+    $C_{ij} = \\varphi''(S_{ij})\\,(x_i - y_j)\\cdot v_j$,
+    the sum is $-2\\sum_j \\varphi'(S_{ij}) v_j - 4\\big(x_i \\sum_j C_{ij} - \\sum_j C_{ij} y_j\\big)$:
+    matrix products only.
+    """
+    if isinstance(kernel, AbstractRadialKernel):
+        c = common_centre(x, y)
+        xc, yc = x - c, y - c
+        s = squared_distances(x, y)
+        projections = xc @ vectors.T - jnp.sum(yc * vectors, axis=1)[None, :]  # (x_i - y_j) . v_j
+        weights = kernel.profile_second_derivative(s) * projections
+        return -2 * kernel.profile_grad(s) @ vectors - 4 * (xc * jnp.sum(weights, axis=1)[:, None] - weights @ yc)
+    mixed = jax.jacfwd(jax.grad(lambda xi, yj: kernel(xi, yj), argnums=0), argnums=1)
+    per_pair = jax.vmap(lambda xi: jax.vmap(lambda yj, vj: mixed(xi, yj) @ vj)(y, vectors))(x)
+    return jnp.sum(per_pair, axis=1)
+
+
 def self_similarity(kernel: AbstractKernel, x: Float[Array, "n d"]) -> Float[Array, " n"]:
     """The diagonal $k(x_i, x_i)$ (constant $\\varphi(0)$ for a radial kernel)."""
     if isinstance(kernel, AbstractRadialKernel):

@@ -3,7 +3,8 @@ r"""Kernels: small `equinox` modules, so a bandwidth can be traced, vmapped and 
 Every kernel here is *radial*: $k(x, y) = \varphi(\|x - y\|^2)$ for a profile $\varphi$ of the
 squared distance $s$. The profile and its derivative $\varphi'(s)$ are all the kernel sums need:
 
-$$\nabla_x k(x, y) = 2\,\varphi'(\|x-y\|^2)\,(x - y),$$
+$$\nabla_x k(x, y) = 2\,\varphi'(\|x-y\|^2)\,(x - y), \qquad
+  \nabla_x\nabla_y k(x, y) = -2\varphi'(s)\,I - 4\varphi''(s)\,(x-y)(x-y)^\top,$$
 
 so Gram matrices and gradient sums are matrix products over an (N, M) matrix, never an
 (N, M, d) tensor (see `flows.kernel_sums`). Kernels that are not radial subclass
@@ -46,6 +47,10 @@ class AbstractRadialKernel(AbstractKernel):
     def profile_grad(self, sq_dist: ArrayLike) -> Array:
         """$\\varphi'(s)$ at squared distances $s \\ge 0$; 0 where $\\varphi$ is not differentiable."""
 
+    @abc.abstractmethod
+    def profile_second_derivative(self, sq_dist: ArrayLike) -> Array:
+        """$\\varphi''(s)$ at squared distances $s \\ge 0$; 0 where $\\varphi$ is not twice differentiable."""
+
     def __call__(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         diff = x - y
         return self.profile(jnp.sum(diff * diff))
@@ -75,6 +80,9 @@ class GaussianKernel(AbstractRadialKernel):
     def profile_grad(self, sq_dist):
         return -self.profile(sq_dist) / (2 * self.bandwidth**2)
 
+    def profile_second_derivative(self, sq_dist):
+        return self.profile(sq_dist) / (4 * self.bandwidth**4)
+
 
 class IMQKernel(AbstractRadialKernel):
     r"""Inverse multiquadric kernel $k(x, y) = (c^2 + \|x - y\|^2)^{\beta}$, $\beta < 0$.
@@ -100,6 +108,9 @@ class IMQKernel(AbstractRadialKernel):
     def profile_grad(self, sq_dist):
         return self.exponent * (self.scale**2 + sq_dist) ** (self.exponent - 1)
 
+    def profile_second_derivative(self, sq_dist):
+        return self.exponent * (self.exponent - 1) * (self.scale**2 + sq_dist) ** (self.exponent - 2)
+
 
 class LaplaceKernel(AbstractRadialKernel):
     r"""Laplace kernel $k(x, y) = \exp(-\|x - y\|/\sigma)$.
@@ -124,6 +135,13 @@ class LaplaceKernel(AbstractRadialKernel):
         dist, positive = _safe_sqrt(jnp.asarray(sq_dist))
         safe = jnp.where(positive, dist, 1.0)
         return jnp.where(positive, -jnp.exp(-dist / self.bandwidth) / (2 * self.bandwidth * safe), 0.0)
+
+    def profile_second_derivative(self, sq_dist):
+        # d/ds of -e^{-r/sigma} / (2 sigma r), r = sqrt(s): e^{-r/sigma} (r + sigma) / (4 sigma^2 r^3).
+        dist, positive = _safe_sqrt(jnp.asarray(sq_dist))
+        safe = jnp.where(positive, dist, 1.0)
+        value = jnp.exp(-safe / self.bandwidth) * (safe + self.bandwidth) / (4 * self.bandwidth**2 * safe**3)
+        return jnp.where(positive, value, 0.0)
 
 
 class EnergyKernel(AbstractRadialKernel):
@@ -151,6 +169,13 @@ class EnergyKernel(AbstractRadialKernel):
         dist, positive = _safe_sqrt(jnp.asarray(sq_dist))
         safe = jnp.where(positive, dist, 1.0)
         return jnp.where(positive, -0.5 * self.exponent * safe ** (self.exponent - 2), 0.0)
+
+    def profile_second_derivative(self, sq_dist):
+        # d/ds -(r/2) s^{r/2 - 1} = -(r/2)(r/2 - 1) s^{r/2 - 2}.
+        dist, positive = _safe_sqrt(jnp.asarray(sq_dist))
+        safe = jnp.where(positive, dist, 1.0)
+        p = self.exponent
+        return jnp.where(positive, -0.5 * p * (0.5 * p - 1) * safe ** (p - 4), 0.0)
 
 
 class SumKernel(AbstractRadialKernel):
@@ -199,6 +224,9 @@ class SumKernel(AbstractRadialKernel):
 
     def profile_grad(self, sq_dist):
         return sum(w * k.profile_grad(sq_dist) for w, k in zip(self.weights, self.kernels))
+
+    def profile_second_derivative(self, sq_dist):
+        return sum(w * k.profile_second_derivative(sq_dist) for w, k in zip(self.weights, self.kernels))
 
 
 @jax.jit
