@@ -150,7 +150,10 @@ class AbstractParametricFlow(AbstractGradientFlow):
         if latents is None:
             raise ValueError("`latents` (a fixed latent batch, shape (m, k)) is required with target samples.")
         self.latents = check_points("latents", latents)
-        out = jax.eval_shape(generator, jax.ShapeDtypeStruct(self.latents.shape[1:], self.latents.dtype))
+        try:
+            out = jax.eval_shape(generator, jax.ShapeDtypeStruct(self.latents.shape[1:], self.latents.dtype))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"the generator cannot be applied to `latents` of shape {self.latents.shape}: {error}") from None
         if out.shape != (self.target.shape[1],):
             raise ValueError(
                 f"the generator maps a latent of shape {self.latents.shape[1:]} to shape {out.shape}, "

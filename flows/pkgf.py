@@ -106,11 +106,12 @@ class PKGF(AbstractParametricFlow):
         self.cg_rtol, self.cg_atol, self.cg_max_steps = float(cg_rtol), float(cg_atol), cg_max_steps
 
     def _cg(self, matvec, rhs: PyTree, shift: Array) -> PyTree:
-        """Solve `matvec(v) + shift * v = rhs` (matvec positive semi-definite) with `lineax.CG`.
+        r"""Solve `matvec(v) + shift * v = rhs` (matvec positive semi-definite) with `lineax.CG`.
 
         The system is scaled by $s/\text{shift}$, $s = \max(1, 10^3\,\varepsilon\, n)$, so its Rayleigh
-        quotients are at least $s$: lineax's breakdown test ($p^\top Ap > 100\,\varepsilon\, n\, r^\top r$)
-        cannot fire on this positive definite system, even in float32 with $10^4$ parameters.
+        quotients are at least $s$ and lineax's breakdown test (it stops when
+        $p^\top Ap \le 100\,\varepsilon\, n\, r^\top r$) cannot fire on this positive definite system, even in
+        float32 with $10^4$ parameters.
         `cg_rtol`, `cg_atol` apply to the scaled system."""
         leaves = jax.tree_util.tree_leaves(rhs)
         size = sum(leaf.size for leaf in leaves)
