@@ -161,15 +161,18 @@ def figures(out: Path, problems: dict):
     figure = Figure(figsize=(11, 8), dpi=110)
     axes = figure.subplots(2, 2)
     for row, (name, (_, trajectories, *_)) in enumerate(problems.items()):
+        colours = {label: f"C{i % 10}" for i, label in enumerate(trajectories)}
         for label, traj in trajectories.items():
             mmd2 = np.clip(np.asarray(traj.diagnostics["mmd2"], dtype=float), 1e-16, None)
-            ax = axes[row, 0]
-            ax.plot(traj.ts, mmd2, label=label, lw=2.5 if label.startswith("PKGF") else 1.2)
+            style = {"label": label, "c": colours[label], "lw": 2.5 if label.startswith("PKGF") else 1.2,
+                     "ls": "-" if label.startswith(("PKGF", "MMD GD")) else "--"}
+            axes[row, 0].plot(traj.ts, mmd2, **style)
             if traj.metadata.get("engine") == "discrete":
-                axes[row, 1].plot(traj.ts / traj.metadata["step"], mmd2, label=label, lw=2.5 if label.startswith("PKGF") else 1.2)
-        axes[row, 0].set(xscale="symlog", yscale="log", xlabel="flow time t (GD: lr × steps)", ylabel="MMD²", title=f"{name}: vs time")
-        axes[row, 1].set(xscale="log", yscale="log", xlabel="iterations", ylabel="MMD²", title=f"{name}: discrete runs vs iterations")
-        axes[row, 1].legend(fontsize=6)
+                axes[row, 1].plot(traj.ts / traj.metadata["step"], mmd2, **style)
+        axes[row, 0].set(xscale="symlog", yscale="log", xlabel="flow time t (GD: lr × steps; GAN: steps)", ylabel="MMD²",
+                         title=f"{name}: vs time")
+        axes[row, 0].legend(fontsize=6)
+        axes[row, 1].set(xscale="symlog", yscale="log", xlabel="iterations", ylabel="MMD²", title=f"{name}: discrete runs vs iterations")
     figure.tight_layout()
     save_figure(figure, out / "pkgf_vs_gan_mmd2.png")
 
@@ -177,16 +180,21 @@ def figures(out: Path, problems: dict):
     ax = figure.subplots()
     for name, (_, trajectories, *_) in problems.items():
         label = next(k for k in trajectories if k.startswith("PKGF (Tsit5"))
-        ax.plot(trajectories[label].ts, trajectories[label].diagnostics["alpha"], label=f"{name}: {label}")
-    ax.set(xlabel="t", ylabel="α(t) = ∇Fᵀ(Γ+λ)⁻¹∇F / MMD²", yscale="log", title="PKGF convergence constant α(t)")
+        traj = trajectories[label]
+        resolved = traj.diagnostics["mmd2"] > 1e-12  # alpha = D / MMD² is round-off once MMD² is
+        ax.plot(traj.ts[resolved], traj.diagnostics["alpha"][resolved], label=f"{name}: {label}")
+    ax.set(xlabel="t", ylabel="α(t) = ∇Fᵀ(Γ+λ)⁻¹∇F / MMD²", yscale="log",
+           title="PKGF convergence constant α(t) (while MMD² > 1e-12)")
     ax.legend(fontsize=8)
     figure.tight_layout()
     save_figure(figure, out / "pkgf_vs_gan_alpha.png")
 
     _, trajectories, pkgf, target = problems["ring"]
     shown = [k for k in trajectories if k.startswith(("PKGF (Tsit5", "MMD GD", "GAN"))]
-    figure = Figure(figsize=(3 * len(shown), 3.2), dpi=100)
-    for ax, label in zip(np.atleast_1d(figure.subplots(1, len(shown))), shown):
+    columns = 5
+    rows = -(-len(shown) // columns)
+    figure = Figure(figsize=(3 * columns, 3.2 * rows), dpi=100)
+    for ax, label in zip(np.ravel(figure.subplots(rows, columns)), shown):
         x = np.asarray(pkgf.samples(trajectories[label].final_state))
         ax.scatter(*np.asarray(target).T, s=3, c="tab:orange", alpha=0.4)
         ax.scatter(*x.T, s=3, c="tab:blue")

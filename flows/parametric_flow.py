@@ -178,7 +178,10 @@ class AbstractParametricFlow(AbstractGradientFlow):
         check_finite("y0", params)
         dim = self.target.dim if self.population else self.target.shape[1]
         k = generator.latent_dim if self.population else self.latents.shape[1]
-        out = jax.eval_shape(generator, jax.ShapeDtypeStruct((k,), jax.tree_util.tree_leaves(params)[0].dtype))
+        try:
+            out = jax.eval_shape(generator, jax.ShapeDtypeStruct((k,), jax.tree_util.tree_leaves(params)[0].dtype))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"`y0` cannot be applied to latents of dimension {k}: {error}") from None
         if out.shape != (dim,):
             raise ValueError(f"`y0` generates samples of shape {out.shape}, expected ({dim},).")
         return params

@@ -295,3 +295,20 @@ def test_wrong_initial_state_raises():
     other = flows.MLPGenerator(2, 3, key=jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="`y0`"):
         flow.check_state(other)
+
+
+def test_gaussian_mixture_generator_picks_components_with_equal_probability():
+    """Each component gets n/K samples within 4 binomial standard deviations, and the samples of
+    component c have mean mu_c (within 4 standard errors) and are differentiable in the means."""
+    means = jnp.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    generator = flows.GaussianMixtureGenerator(means, scale=0.5)
+    n = 4000
+    z = jax.random.normal(jax.random.PRNGKey(9), (n, generator.latent_dim))
+    x = np.asarray(flows.push_forward(generator, z))
+    nearest = np.argmin(((x[:, None, :] - np.asarray(means)[None]) ** 2).sum(-1), axis=1)
+    counts = np.bincount(nearest, minlength=4)
+    assert np.all(np.abs(counts - n / 4) < 4 * np.sqrt(n * 0.25 * 0.75))
+    for c in range(4):
+        np.testing.assert_allclose(x[nearest == c].mean(0), means[c], atol=4 * 0.5 / np.sqrt(counts[c]))
+    grad = jax.grad(lambda mu: flows.push_forward(flows.GaussianMixtureGenerator(mu, 0.5), z).sum())(means)
+    np.testing.assert_array_equal(np.asarray(grad), np.repeat(counts[:, None], 2, axis=1).astype(float))
