@@ -1,6 +1,6 @@
 """PKGF vs parametric MMD gradient descent vs the gradient-regularized MMD GAN game (MATH.md section 5).
 
-    PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # about a minute: one run per method, no files
+    PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # 1-2 minutes (mostly compiling): one run per method, no files
     PYTHONPATH=. python experiments/pkgf_vs_gan.py           # full run: media/pkgf_vs_gan_*.png, media/pkgf_samples.gif,
                                                               #           experiments/results/pkgf_vs_gan.json
 
