@@ -27,6 +27,12 @@ from .plots import plot_convergence
 from .simulate import FlowDivergedError, simulate
 from .trajectory import Trajectory
 
+# parametric flows (generators, parametric MMD flow, PKGF, MMD GAN game)
+from .generators import AffineGenerator, GaussianMixtureGenerator, MLPGenerator, push_forward
+from .mmd_gan import AbstractCritic, MLPCritic, MMDGAN, RandomFeatureCritic
+from .parametric_flow import AbstractParametricFlow, GaussianTarget, ParametricMMDFlow
+from .pkgf import PKGF
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -59,4 +65,17 @@ __all__ = [
     "simulate",
     "witness",
     "witness_grad",
+    # parametric flows
+    "AbstractCritic",
+    "AbstractParametricFlow",
+    "AffineGenerator",
+    "GaussianMixtureGenerator",
+    "GaussianTarget",
+    "MLPCritic",
+    "MLPGenerator",
+    "MMDGAN",
+    "ParametricMMDFlow",
+    "PKGF",
+    "RandomFeatureCritic",
+    "push_forward",
 ]
