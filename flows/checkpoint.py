@@ -197,5 +197,7 @@ def run_in_chunks(
     stats = {k: sum(p[2].get(k, 0) for p in pieces) for k in pieces[0][2] if k != "max_steps"}
     if checkpoint is not None and ok and not checkpoint.keep:
         _clear(checkpoint)
+        if checkpoint.folder.is_dir() and not any(checkpoint.folder.iterdir()):
+            checkpoint.folder.rmdir()
     return ys, diags, stats, ok
 
