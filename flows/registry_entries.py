@@ -203,8 +203,8 @@ def _diag_energy_distance(ctx):
 
 
 @DIAGNOSTICS.register("sinkhorn", "Sinkhorn divergence S_eps (squared Euclidean cost, ott-jax)")
-def _diag_sinkhorn(ctx, epsilon: float = 0.1):
-    return diag.SinkhornDivergence(ctx.target_samples, epsilon)
+def _diag_sinkhorn(ctx, epsilon: float = 0.1, threshold: float = 1e-3):
+    return diag.SinkhornDivergence(ctx.target_samples, epsilon, threshold)
 
 
 @DIAGNOSTICS.register("w2", "2-Wasserstein distance from the entropic plan at small relative epsilon (ott-jax)")

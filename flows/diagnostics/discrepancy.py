@@ -39,7 +39,7 @@ class MMD2(eqx.Module):
     def multiscale(
         cls, target: Float[ArrayLike, "m d"], factors: Sequence[float] = MULTISCALE_FACTORS, unbiased: bool = False
     ) -> "MMD2":
-        """MMD² under $\sum_i k_{\sigma_i}$, Gaussian kernels with bandwidths $\sigma_i = c_i\,\sigma_{med}$
+        r"""MMD² under $\sum_i k_{\sigma_i}$, Gaussian kernels with bandwidths $\sigma_i = c_i\,\sigma_{med}$
         ($\sigma_{med}$ the median distance between target samples, `flows.median_bandwidth`;
         default $c_i \in \{1/4, 1/2, 1, 2, 4\}$): sensitive to both coarse and fine mismatch."""
         target = check_points("target", target)

@@ -37,18 +37,24 @@ class SinkhornDivergence(eqx.Module):
     **Arguments:**
     - `target`: target samples (M, d).
     - `epsilon`: the entropic regularisation $\\varepsilon$, in units of the squared distance.
+    - `threshold`: Sinkhorn stops when the marginals are met to this tolerance (ott's default 1e-3).
     """
 
     target: Float[Array, "m d"]
     epsilon: float = eqx.field(static=True)
+    threshold: float = eqx.field(static=True)
 
-    def __init__(self, target: Float[ArrayLike, "m d"], epsilon: float = 0.1):
+    def __init__(self, target: Float[ArrayLike, "m d"], epsilon: float = 0.1, threshold: float = 1e-3):
         check_positive("epsilon", epsilon)
+        check_positive("threshold", threshold)
         self.target = check_points("target", target)
         self.epsilon = float(epsilon)
+        self.threshold = float(threshold)
 
     def __call__(self, t, y, args):
-        value, _ = sinkhorn_divergence.sinkdiv(y, self.target.astype(y.dtype), epsilon=self.epsilon)
+        value, _ = sinkhorn_divergence.sinkdiv(
+            y, self.target.astype(y.dtype), epsilon=self.epsilon, solve_kwargs={"threshold": self.threshold}
+        )
         return value
 
 
