@@ -27,6 +27,13 @@ from .plots import plot_convergence
 from .simulate import FlowDivergedError, simulate
 from .trajectory import Trajectory
 
+# issue 6: diagnostics, exporters, checkpoints, the command line
+from . import registry
+from .checkpoint import Checkpoint
+from .plots import plot_diagnostics, plot_final_state
+from .projection import Projection
+from .tables import diagnostics_table, write_csv, write_json
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -59,4 +66,13 @@ __all__ = [
     "simulate",
     "witness",
     "witness_grad",
+    # issue 6
+    "Checkpoint",
+    "Projection",
+    "diagnostics_table",
+    "plot_diagnostics",
+    "plot_final_state",
+    "registry",
+    "write_csv",
+    "write_json",
 ]
