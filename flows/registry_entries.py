@@ -27,6 +27,8 @@ def _gaussian_params(mean, cov, std):
     d = mean.shape[0]
     if cov is not None and std is not None:
         raise ValueError("give `cov` or `std`, not both")
+    if std is not None and not (isinstance(std, (int, float)) and std > 0):
+        raise ValueError(f"`std` must be a positive number, got {std!r}")
     if cov is None:
         cov = (1.0 if std is None else float(std)) ** 2 * np.eye(d)
     cov = np.asarray(cov, dtype=float)

@@ -43,12 +43,11 @@ def _same(a: flows.Trajectory, b: flows.Trajectory):
 )
 def test_resuming_from_any_chunk_reproduces_the_uninterrupted_run(problem, tmp_path, solver):
     flow, x0 = problem
-    kw = dict(t1=5.0, ts=jnp.linspace(0.0, 5.0, 11), solver=solver)
+    kw = dict(t1=4.0, ts=jnp.linspace(0.0, 4.0, 9), solver=solver)
     full = flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, keep=True), **kw)
     chunks = sorted((tmp_path / "a").glob("chunk_*.npz"))
-    assert [c.name for c in chunks] == ["chunk_00000.npz", "chunk_00001.npz", "chunk_00002.npz"]  # 11 saves: 3+3+3+2
-    for c in chunks[1:]:  # as if killed while chunk 1 was being integrated
-        c.unlink()
+    assert [c.name for c in chunks] == ["chunk_00000.npz", "chunk_00001.npz"]  # 9 saves: 3 + 3 + 3 (the last not written)
+    chunks[1].unlink()  # as if killed while chunk 1 was being integrated
     resumed = flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, resume=True), **kw)
     _same(full, resumed)
     assert not (tmp_path / "a").exists()  # chunk files are removed once the run is complete
@@ -74,7 +73,7 @@ def _write_config(path: Path, **changes) -> Path:
         "[initial]", 'kind = "gaussian"', "n = 120",
         "[kernel]", 'kind = "gaussian"', "bandwidth = 1.5",
         "[solver]", 'kind = "gd"', "step = 0.01",
-        "[time]", f"t1 = {changes.get('t1', 400.0)}", f"saves = {changes.get('saves', 41)}",
+        "[time]", f"t1 = {changes.get('t1', 200.0)}", f"saves = {changes.get('saves', 41)}",
         "[diagnostics]", 'ed = { kind = "energy_distance" }',
         "[checkpoint]", "every = 1",
     ]
@@ -96,7 +95,7 @@ def test_a_run_killed_by_a_signal_resumes_to_the_uninterrupted_result(tmp_path):
     process.wait()
     assert second_chunk.exists(), process.stderr.read().decode()[-2000:]
     written = sorted((out / "checkpoints").glob("chunk_*.npz"))
-    assert not (out / "trajectory.npz").exists() and 2 <= len(written) < 40  # killed mid-run
+    assert not (out / "trajectory.npz").exists() and 2 <= len(written) < 35  # killed mid-run
     for chunk in written:  # every file on disk is whole
         with np.load(chunk) as data:
             assert json.loads(data["__meta__"].tobytes())["format"] == "flows.Checkpoint/1"
