@@ -62,6 +62,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import inspect
 import json
 import math
 from collections.abc import Mapping
@@ -145,7 +146,22 @@ def resolve(config: Mapping[str, Any]) -> dict:
             resolved.setdefault(key, copy.deepcopy(default))
     _check_top(resolved)
     resolved["diagnostics"] = _diagnostic_tables(resolved["diagnostics"])
+    for section, reg in (("target", TARGETS), ("initial", INITIALS), ("kernel", KERNELS), ("flow", FLOWS), ("solver", SOLVERS)):
+        _fill_defaults(resolved[section], reg)
+    for table in resolved["diagnostics"].values():
+        _fill_defaults(table, DIAGNOSTICS)
     return resolved
+
+
+def _fill_defaults(table, reg) -> None:
+    """Add the builder's default for every parameter the table leaves out (invalid tables are
+    left for `build` to report)."""
+    if not isinstance(table, dict) or not isinstance(table.get("kind"), str) or table["kind"] not in reg:
+        return
+    for name, parameter in reg.entry(table["kind"], "").parameters().items():
+        if name not in table and parameter.default is not inspect.Parameter.empty:
+            default = parameter.default
+            table[name] = list(default) if isinstance(default, tuple) else default
 
 
 def _check_top(c: dict) -> None:
@@ -177,6 +193,17 @@ def _check_top(c: dict) -> None:
             raise ConfigError(f"`output.{key}` is not an output option; valid keys: {', '.join(DEFAULTS['output'])}.")
     if out["animation"] not in _ANIMATIONS:
         raise ConfigError(f"`output.animation` = {out['animation']!r} is not valid; valid choices: \"gif\", \"mp4\", false.")
+    for key in ("fps", "dpi"):
+        if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
+            raise ConfigError(f"`output.{key}` must be a positive integer, got {out[key]!r}.")
+    if out["frames"] is not None and (isinstance(out["frames"], bool) or not isinstance(out["frames"], int) or out["frames"] < 1):
+        raise ConfigError(f"`output.frames` must be a positive integer (or left out: every saved time), got {out['frames']!r}.")
+    size = out["size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in size)):
+        raise ConfigError(f"`output.size` must be [width, height] in inches, got {size!r}.")
+    for key in ("witness", "arrows"):
+        if not isinstance(out[key], bool):
+            raise ConfigError(f"`output.{key}` must be true or false, got {out[key]!r}.")
     projection = out["projection"]
     if projection != "pca" and not (
         isinstance(projection, list) and len(projection) == 2 and all(isinstance(i, int) for i in projection)

@@ -92,7 +92,8 @@ def test_run_writes_every_output_and_matches_the_python_api(finished_run, tmp_pa
         np.testing.assert_allclose([float(r[name]) for r in rows], expected.diagnostics[name], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(flows.Trajectory.load(run / "trajectory.npz").ys, expected.ys, rtol=1e-12, atol=1e-12)
     resolved = json.loads((run / "config.json").read_text())
-    assert resolved["solver"] == {"kind": "tsit5"} and resolved["time"] == {"t0": 0.0, "t1": 3.0, "saves": 5}
+    assert resolved["solver"] == {"kind": "tsit5", "dt0": None, "adaptive": True, "rtol": 1e-4, "atol": 1e-6}
+    assert resolved["time"] == {"t0": 0.0, "t1": 3.0, "saves": 5}
     assert resolved["output"]["fps"] == 15  # defaults filled in
 
 
@@ -126,6 +127,7 @@ def test_animate_and_compare(finished_run, tmp_path, capsys):
         (('animation = "gif"', 'animation = "avi"'), "`output.animation` = 'avi' is not valid; valid choices"),
         (('ed = { kind = "energy_distance" }', 'ed = { kind = "w3" }'), "`diagnostics.ed.kind` = 'w3' is not a known diagnostic; valid choices:"),
         (("[initial]", "[initail]"), "`initail` is not a config section or key"),
+        (("dpi = 40", "dpi = 0"), "`output.dpi` must be a positive integer, got 0"),
     ],
 )
 def test_bad_configs_name_the_key_and_run_nothing(tmp_path, capsys, change, message):
