@@ -21,7 +21,6 @@ from pathlib import Path
 
 import equinox as eqx
 import imageio.v2 as imageio
-import jax
 import jax.numpy as jnp
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -27,7 +27,6 @@ from .plots import plot_convergence
 from .registry import ConfigError
 from .runner import animate, execute, load_run
 from .simulate import FlowDivergedError
-from .tables import write_csv
 
 _EXIT_CONFIG = 2
 

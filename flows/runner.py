@@ -50,6 +50,10 @@ def execute(run: config_module.Run, out: Path, *, resume: bool = False, progress
                 f"--resume: the config differs from the one the run in {str(out)!r} started with "
                 f"({out / CONFIG_FILE}); resume with that config, or run without --resume to start afresh."
             )
+    if resume and (out / CONFIG_FILE).is_file() and (out / TRAJECTORY_FILE).is_file():
+        return Trajectory.load(out / TRAJECTORY_FILE)  # the run had finished: nothing to resume
+    if not resume:
+        (out / TRAJECTORY_FILE).unlink(missing_ok=True)  # a finished trajectory means "this config, finished"
     write_config(run.config, out / CONFIG_FILE)
     checkpoint = Checkpoint(out / "checkpoints", every=run.config["checkpoint"]["every"], resume=resume, tag=fprint)
     trajectory = simulate(run.flow, run.y0, progress=progress, checkpoint=checkpoint, **run.simulate_kwargs)

@@ -43,9 +43,11 @@ def test_generated_samples_from_parametric_states(tmp_path):
     noise = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (50, 2)))
     traj = flows.Trajectory(ts=np.linspace(0, 1, 5), ys={"loc": np.linspace(0, 2, 5)[:, None] * np.ones((5, 2))},
                             diagnostics={"mmd2": np.linspace(1, 0.1, 5)})
+    log_density = lambda z: -0.5 * jnp.sum((z - 2.0) ** 2, axis=1)  # the target N((2, 2), I), as contours
     path = flows.animate_particles(traj, tmp_path / "g.gif", samples=lambda state: state["loc"] + noise,
-                                   target=noise + 2.0, figsize=(4, 2), dpi=30)
-    assert len(_frames(path)) == 5
+                                   target_log_density=log_density, figsize=(4, 2), dpi=30)
+    frames = _frames(path)
+    assert len(frames) == 5 and frames[0].shape[:2] == (60, 120)
     with pytest.raises(ValueError, match="must be particle clouds"):
         flows.animate_particles(traj, tmp_path / "h.gif")
 
