@@ -51,29 +51,31 @@ def test_resuming_from_any_chunk_reproduces_the_uninterrupted_run(problem, tmp_p
     resumed = flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, resume=True), **kw)
     _same(full, resumed)
     assert not (tmp_path / "a").exists()  # chunk files are removed once the run is complete
-    # chunking changes only where adaptive steps are cut: close to the single-chunk solve
-    plain = flows.simulate(flow, x0, **kw)
-    np.testing.assert_allclose(plain.ys, full.ys, atol=1e-4)
+    if isinstance(solver, diffrax.AbstractSolver):
+        # chunking changes only where adaptive steps are cut: close to the single-chunk solve
+        plain = flows.simulate(flow, x0, **kw)
+        np.testing.assert_allclose(plain.ys, full.ys, atol=1e-4)
+    else:
+        # chunks written by another run (here: another initial state) are refused, not mixed in
+        flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "b", every=3, keep=True), **kw)
+        with pytest.raises(ValueError, match="holds chunks of a different run"):
+            flows.simulate(flow, x0 + 1.0, checkpoint=flows.Checkpoint(tmp_path / "b", every=3, resume=True), **kw)
 
 
-def test_resume_refuses_chunks_of_another_run(problem, tmp_path):
-    flow, x0 = problem
-    kw = dict(t1=2.0, ts=jnp.linspace(0.0, 2.0, 5), solver=flows.GradientDescent(step=0.5))
-    flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path, every=2, keep=True), **kw)
-    with pytest.raises(ValueError, match="holds chunks of a different run"):
-        flows.simulate(flow, x0 + 1.0, checkpoint=flows.Checkpoint(tmp_path, every=2, resume=True), **kw)
+def test_checkpoint_rejects_a_bad_interval(tmp_path):
     with pytest.raises(ValueError, match="`every` must be a positive integer"):
         flows.Checkpoint(tmp_path, every=0)
 
 
-def _write_config(path: Path, **changes) -> Path:
+def _write_config(path: Path) -> Path:
+    """A discrete run of 10 000 gradient steps in 40 chunks: long enough to be killed midway."""
     lines = [
         'name = "resume test"', "seed = 3", 'dtype = "float64"',
-        "[target]", 'kind = "gaussian"', "mean = [2.0, 2.0]", "std = 0.5", "n = 120",
-        "[initial]", 'kind = "gaussian"', "n = 120",
+        "[target]", 'kind = "gaussian"', "mean = [2.0, 2.0]", "std = 0.5", "n = 80",
+        "[initial]", 'kind = "gaussian"', "n = 80",
         "[kernel]", 'kind = "gaussian"', "bandwidth = 1.5",
         "[solver]", 'kind = "gd"', "step = 0.01",
-        "[time]", f"t1 = {changes.get('t1', 200.0)}", f"saves = {changes.get('saves', 41)}",
+        "[time]", "t1 = 100.0", "saves = 41",
         "[diagnostics]", 'ed = { kind = "energy_distance" }',
         "[checkpoint]", "every = 1",
     ]
