@@ -4,6 +4,7 @@ that name the key before anything runs, `flows list`, `flows animate`, `flows co
 import csv
 import json
 import re
+from pathlib import Path
 
 import diffrax
 import imageio.v2 as imageio
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 
 import flows
-from flows import registry
+from flows import config, registry
 from flows.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CONFIG = """
 name = "tiny"
@@ -135,6 +138,13 @@ def test_bad_configs_name_the_key_and_run_nothing(tmp_path, capsys, change, mess
     assert main(["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "out")]) == 2
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments" / "configs").glob("*.toml")), ids=lambda p: p.stem)
+def test_example_configs_are_valid(path):
+    run = config.build(config.load(path))  # builds every object, runs nothing
+    assert run.y0.shape[1] == run.context.target_samples.shape[1]
+    assert "mmd2" in run.simulate_kwargs["diagnostics"]
 
 
 def test_list_names_every_registered_entry(capsys):
