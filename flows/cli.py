@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -132,6 +133,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # the MP4 writer starts ffmpeg with fork + exec at once; JAX's warning about fork does not apply
+    warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
     options = parser().parse_args(argv)
     try:
         return options.handler(options)
