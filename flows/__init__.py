@@ -32,6 +32,12 @@ from .generators import AffineGenerator, GaussianMixtureGenerator, MLPGenerator,
 from .mmd_gan import AbstractCritic, MLPCritic, MMDGAN, RandomFeatureCritic
 from .parametric_flow import AbstractParametricFlow, GaussianTarget, ParametricMMDFlow
 from .pkgf import PKGF
+# diagnostics, exporters, checkpoints, the command line
+from . import registry
+from .checkpoint import Checkpoint
+from .plots import plot_diagnostics, plot_final_state
+from .projection import Projection
+from .tables import diagnostics_table, write_csv, write_json
 
 __version__ = "0.1.0"
 
@@ -78,4 +84,13 @@ __all__ = [
     "PKGF",
     "RandomFeatureCritic",
     "push_forward",
+    # diagnostics, exporters, checkpoints, the command line
+    "Checkpoint",
+    "Projection",
+    "diagnostics_table",
+    "plot_diagnostics",
+    "plot_final_state",
+    "registry",
+    "write_csv",
+    "write_json",
 ]

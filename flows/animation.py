@@ -1,33 +1,45 @@
-"""Animations of particle trajectories: GIF (Pillow) or MP4 (ffmpeg), through `imageio`.
+r"""Animations of trajectories: GIF (Pillow) or MP4 (ffmpeg), through `imageio`.
 
-Each frame shows the particles over the target samples and, beside them, the convergence curve
-of one diagnostic with a marker at the frame's time. Frames are drawn one at a time on a single
-matplotlib figure (Agg canvas, no pyplot state) and handed to the writer as they are drawn;
-the MP4 writer streams them to ffmpeg. The file is written atomically.
+Each frame shows the particles (or, for a parametric flow, samples from the generator) over the
+target, optionally with the witness function $f_{\mu_t,\nu}$ as a heat map and the particles'
+velocities as arrows, and beside them the convergence curve of one diagnostic with a marker at
+the frame's time. For d > 2 the view is a projection: two chosen coordinates, or the target's
+first two principal components (PCA fitted on the target samples, so the axes stay fixed while
+the particles move). Heat map and density contours are drawn on the plane of the view through
+the target's mean.
+
+Frames are drawn one at a time on a single matplotlib figure (Agg canvas, no pyplot state) and
+handed to the writer as they are drawn; the MP4 writer streams them to ffmpeg, so memory stays
+bounded however long the run. The file is written atomically.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import equinox as eqx
 import imageio.v2 as imageio
+import jax.numpy as jnp
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._io import atomic_path
+from .kernel_sums import kernel_sum
+from .mmd import witness_weights
+from .projection import view_for
 from .trajectory import Trajectory
 
 _FORMATS = {".gif", ".mp4"}
 
 
 def _frame_indices(n_saved: int, frames: int | None) -> np.ndarray:
+    if frames is not None and frames < 1:
+        raise ValueError(f"`frames` must be at least 1, got {frames}.")
     if frames is None or frames >= n_saved:
         return np.arange(n_saved)
-    if frames < 1:
-        raise ValueError(f"`frames` must be at least 1, got {frames}.")
     return np.unique(np.round(np.linspace(0, n_saved - 1, frames)).astype(int))
 
 
@@ -39,6 +51,17 @@ def _limits(points: Sequence[np.ndarray], margin: float = 0.05) -> tuple[tuple[f
     return (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
 
 
+@eqx.filter_jit
+def _witness_on(z, x, y, kernel):
+    points, weights = witness_weights(x, y)
+    return kernel_sum(kernel, z, points, weights)
+
+
+@eqx.filter_jit
+def _velocity(flow, t, y, args):
+    return flow.drift(t, y, args)
+
+
 def animate_particles(
     trajectory: Trajectory,
     path: str | os.PathLike,
@@ -46,49 +69,93 @@ def animate_particles(
     target: np.ndarray | None = None,
     diagnostic: str | None = "mmd2",
     dims: tuple[int, int] = (0, 1),
+    projection: str | None = None,
     fps: int = 15,
     frames: int | None = None,
     figsize: tuple[float, float] = (8.0, 4.0),
     dpi: int = 100,
     title: str | None = None,
+    flow=None,
+    witness: bool = False,
+    arrows: bool = False,
+    samples: Callable | None = None,
+    target_log_density: Callable | None = None,
+    args=None,
+    grid: int = 60,
 ) -> Path:
-    """Write an animation of a particle trajectory to `path` (`.gif` or `.mp4`); return the path.
+    """Write an animation of a trajectory to `path` (`.gif` or `.mp4`); return the path.
 
     **Arguments:**
-    - `trajectory`: a `Trajectory` whose states are particle clouds (T, N, d), d >= 2.
+    - `trajectory`: a `Trajectory` whose states are particle clouds (T, N, d), d >= 2; or, with
+      `samples`, any states (e.g. a generator's parameters).
     - `target`: target samples (M, d) drawn behind the particles (optional).
     - `diagnostic`: the diagnostic plotted beside the particles (log scale), or None for none.
-    - `dims`: the two coordinates shown.
+    - `dims`: the two coordinates shown; or `projection="pca"` for the target's first two
+      principal components (needs `target`).
     - `fps`: frames per second; `frames`: how many saved times to show (evenly spaced; default all).
-    - `figsize`, `dpi`: the frame size in inches and dots per inch.
+    - `figsize`, `dpi`: the frame size in inches and dots per inch (pixels = figsize * dpi).
+    - `flow`: the flow, for `witness` (a heat map of $f_{\\mu_t,\\nu}$; needs a flow with `target`
+      and `kernel`, as `MMDFlow`) and `arrows` (the velocity $v(t, x_i)$ of each particle).
+    - `samples`: a function state -> (n, d) samples, for states that are not particle clouds.
+    - `target_log_density`: a function (n, d) -> (n,) log-density, drawn as contours.
+    - `args`: passed to the flow's drift; `grid`: heat-map resolution per axis.
     """
     path = Path(path)
     if path.suffix.lower() not in _FORMATS:
         raise ValueError(f"`path` must end in one of {sorted(_FORMATS)}, got {path.name!r}.")
-    ys = np.asarray(trajectory.ys)
-    if ys.ndim != 3 or ys.shape[-1] < 2:
-        raise ValueError(f"the trajectory's states must be particle clouds (T, N, d) with d >= 2, got shape {ys.shape}.")
-    if not all(0 <= d < ys.shape[-1] for d in dims) or dims[0] == dims[1]:
-        raise ValueError(f"`dims` must be two different coordinates in [0, {ys.shape[-1]}), got {dims}.")
-    if diagnostic is not None and diagnostic not in trajectory.diagnostics:
-        raise ValueError(f"`diagnostic` {diagnostic!r} is not in the trajectory; it has {sorted(trajectory.diagnostics)}.")
     if fps < 1:
         raise ValueError(f"`fps` must be a positive integer, got {fps}.")
-    shown = ys[..., list(dims)]
-    tgt = None if target is None else np.asarray(target)[:, list(dims)]
-    xlim, ylim = _limits([shown] + ([tgt] if tgt is not None else []))
+    if diagnostic is not None and diagnostic not in trajectory.diagnostics:
+        raise ValueError(f"`diagnostic` {diagnostic!r} is not in the trajectory; it has {sorted(trajectory.diagnostics)}.")
+    if (witness or arrows) and flow is None:
+        raise ValueError("`witness` and `arrows` need the `flow`.")
+    if witness and not (hasattr(flow, "kernel") and hasattr(flow, "target")):
+        raise ValueError(f"`witness` needs a kernel flow with `target` and `kernel` (as MMDFlow), got {type(flow).__name__}.")
+    if arrows and samples is not None:
+        raise ValueError("`arrows` show particle velocities; they need particle states, not `samples`.")
+    draw_samples = (lambda state: np.asarray(state)) if samples is None else (lambda state: np.asarray(samples(state)))
+    first = draw_samples(trajectory.state(0))
+    if first.ndim != 2 or first.shape[1] < 2:
+        raise ValueError(
+            f"the trajectory's states must be particle clouds (T, N, d) with d >= 2 (or pass `samples`), got {first.shape}."
+        )
+    d = first.shape[1]
+    tgt = None if target is None else np.asarray(target, float)
+    view = view_for(d, dims, projection, tgt)
+    indices = _frame_indices(len(trajectory), frames)
+    # axis limits from the target, the first and the last frame (states are not all held in memory)
+    extent = [view(first), view(draw_samples(trajectory.state(int(indices[-1]))))] + ([view(tgt)] if tgt is not None else [])
+    xlim, ylim = _limits(extent)
 
     figure = Figure(figsize=figsize, dpi=dpi)
     canvas = FigureCanvasAgg(figure)
     ax_particles, ax_curve = figure.subplots(1, 2) if diagnostic else (figure.subplots(1, 1), None)
+    gx, gy = np.meshgrid(np.linspace(*xlim, grid), np.linspace(*ylim, grid))
+    plane = view.lift(np.stack([gx.ravel(), gy.ravel()], axis=1))
+    if target_log_density is not None:
+        density = np.exp(np.asarray(target_log_density(jnp.asarray(plane))).reshape(gx.shape))
+        ax_particles.contour(gx, gy, density, levels=6, colors="tab:orange", linewidths=0.8)
     if tgt is not None:
-        ax_particles.scatter(tgt[:, 0], tgt[:, 1], s=6, c="tab:orange", alpha=0.35, label="target")
-    cloud = ax_particles.scatter(shown[0, :, 0], shown[0, :, 1], s=6, c="tab:blue", label="particles")
-    ax_particles.set(xlim=xlim, ylim=ylim, xlabel=f"x{dims[0]}", ylabel=f"x{dims[1]}")
-    ax_particles.set_aspect("equal", adjustable="box")
+        shown_target = view(tgt)
+        ax_particles.scatter(shown_target[:, 0], shown_target[:, 1], s=6, c="tab:orange", alpha=0.35, label="target")
+    heat = None
+    if witness:
+        heat = ax_particles.imshow(
+            np.zeros_like(gx), extent=(*xlim, *ylim), origin="lower", cmap="RdBu_r", alpha=0.55, aspect="auto", zorder=0
+        )
+        figure.colorbar(heat, ax=ax_particles, fraction=0.046, pad=0.02, label="witness f")
+    shown = view(first)
+    cloud = ax_particles.scatter(shown[:, 0], shown[:, 1], s=6, c="tab:blue", label="samples" if samples else "particles")
+    quiver = None
+    if arrows:
+        quiver = ax_particles.quiver(shown[:, 0], shown[:, 1], np.zeros(len(shown)), np.zeros(len(shown)),
+                                     color="tab:green", angles="xy", width=0.004)
+    ax_particles.set(xlim=xlim, ylim=ylim, xlabel=view.labels[0], ylabel=view.labels[1])
+    if not witness:
+        ax_particles.set_aspect("equal", adjustable="box")
     ax_particles.legend(loc="upper right", fontsize=8)
     heading = ax_particles.set_title("")
-    marker = None
+    marker = values = None
     if ax_curve is not None:
         values = np.asarray(trajectory.diagnostics[diagnostic], dtype=float)
         ax_curve.plot(trajectory.ts, values, c="tab:blue")
@@ -101,8 +168,22 @@ def animate_particles(
     with atomic_path(path) as tmp:
         kwargs = {"duration": 1000.0 / fps, "loop": 0} if path.suffix.lower() == ".gif" else {"fps": fps, "macro_block_size": 1}
         with imageio.get_writer(tmp, **kwargs) as writer:
-            for i in _frame_indices(len(trajectory), frames):
-                cloud.set_offsets(shown[i])
+            for i in indices:
+                state = trajectory.state(int(i))
+                points = draw_samples(state)
+                shown = view(points)
+                cloud.set_offsets(shown)
+                if heat is not None:
+                    y = jnp.asarray(points)
+                    f = _witness_on(jnp.asarray(plane, y.dtype), y, flow.target.astype(y.dtype), flow.kernel)
+                    f = np.asarray(f).reshape(gx.shape)
+                    bound = max(float(np.abs(f).max()), 1e-12)
+                    heat.set_data(f)
+                    heat.set_clim(-bound, bound)
+                if quiver is not None:
+                    v = np.asarray(_velocity(flow, jnp.asarray(trajectory.ts[i]), jnp.asarray(points), args))
+                    quiver.set_offsets(shown)
+                    quiver.set_UVC(*(v @ view.basis).T)
                 heading.set_text(f"t = {trajectory.ts[i]:.3g}")
                 if marker is not None:
                     marker.set_data([trajectory.ts[i]], [values[i]])

@@ -35,11 +35,14 @@ def run_discrete(
     args: PyTree,
     key: Array | None,
     progress: bool,
+    carry: tuple | None = None,
 ):
     """Iterate `solver` from `y0` and save at the iteration counts `save_steps` (non-decreasing).
 
-    Returns `(ys, diagnostics, first_bad_step)`: states and diagnostics with a leading axis per
-    saved time, and the first iteration whose state was not finite (-1 if none).
+    Returns `(ys, diagnostics, first_bad_step, carry)`: states and diagnostics with a leading
+    axis per saved time, the first iteration whose state was not finite (-1 if none), and the
+    loop's final `(iteration, y, solver_state, first_bad_step)`. Passing that `carry` back (with
+    later `save_steps`) continues the same iteration exactly: a run in chunks (`flows.checkpoint`).
     """
 
     def iterate(carry, stop):
@@ -61,6 +64,7 @@ def run_discrete(
         saved = (y, {name: fn(t, y, args) for name, fn in diagnostics.items()})
         return (i, y, state, bad), saved
 
-    init = (jnp.asarray(0, save_steps.dtype), y0, solver.init(flow, y0), jnp.asarray(-1, save_steps.dtype))
-    (_, _, _, first_bad), (ys, diags) = jax.lax.scan(iterate, init, save_steps)
-    return ys, diags, first_bad
+    if carry is None:
+        carry = (jnp.asarray(0, save_steps.dtype), y0, solver.init(flow, y0), jnp.asarray(-1, save_steps.dtype))
+    carry, (ys, diags) = jax.lax.scan(iterate, carry, save_steps)
+    return ys, diags, carry[3], carry

@@ -12,17 +12,21 @@ returning a half-valid trajectory.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Mapping
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from jaxtyping import ArrayLike, PyTree
+from tqdm.auto import tqdm
 
+from .checkpoint import Checkpoint, fingerprint, run_in_chunks
 from .discrete_engine import run_discrete
 from .flow import AbstractFlow, Diagnostic
 from .gradient_descent import AbstractDiscreteSolver, GradientDescent
@@ -96,6 +100,7 @@ def simulate(
     key: jax.Array | None = None,
     max_steps: int = 100_000,
     progress: bool = False,
+    checkpoint: Checkpoint | None = None,
 ) -> Trajectory:
     """Simulate `flow` from `y0` over [t0, t1] and return the `Trajectory` saved at `ts`.
 
@@ -116,6 +121,9 @@ def simulate(
     - `key`: a `jax.random` key, for flows with noise (SDEs, noise injection, fresh latents).
     - `max_steps`: the most solver steps a diffrax solve may take.
     - `progress`: show a progress bar.
+    - `checkpoint`: `flows.Checkpoint(folder, every=K, resume=...)` to integrate in chunks of K
+      saved times, write each chunk to disk atomically, and resume a killed run exactly (see
+      `flows.checkpoint`); `max_steps` then applies to each chunk.
 
     **Raises:** `ValueError` for bad arguments; `FlowDivergedError` if the state becomes NaN/inf
     (or the solver fails), saying at what time.
@@ -129,16 +137,37 @@ def simulate(
     metadata = {"flow": type(flow).__name__, "solver": type(solver).__name__, "t0": t0, "t1": t1}
     started = time.perf_counter()
     if isinstance(solver, AbstractDiscreteSolver):
-        trajectory = _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata)
+        trajectory = _simulate_discrete(
+            flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata, checkpoint
+        )
     else:
         trajectory = _simulate_ode(
-            flow, solver, y0, t0, t1, ts, dt0, stepsize_controller, diagnostics, args, key, max_steps, progress, metadata
+            flow, solver, y0, t0, t1, ts, dt0, stepsize_controller, diagnostics, args, key, max_steps, progress,
+            metadata, checkpoint,
         )
     trajectory.metadata["wall_time_s"] = time.perf_counter() - started
     return trajectory
 
 
-def _simulate_ode(flow, solver, y0, t0, t1, ts, dt0, controller, diagnostics, args, key, max_steps, progress, metadata):
+def _run_fingerprint(checkpoint, *parts, diagnostics) -> str:
+    if checkpoint is None:
+        return ""
+    return fingerprint(*parts, tag=f"{checkpoint.tag}|every={checkpoint.every}|{sorted(diagnostics)}")
+
+
+@contextlib.contextmanager
+def _chunk_bar(show: bool, total: int, description: str):
+    """A bar over saved times, advanced after each checkpointed chunk (None when not shown)."""
+    if not show:
+        yield None
+        return
+    with tqdm(total=total, desc=description, unit="save") as bar:
+        yield bar
+
+
+def _simulate_ode(
+    flow, solver, y0, t0, t1, ts, dt0, controller, diagnostics, args, key, max_steps, progress, metadata, checkpoint
+):
     ts = np.linspace(t0, t1, _DEFAULT_SAVES) if ts is None else _check_ts(ts, t0, t1)
     if controller is None:
         controller = diffrax.ConstantStepSize() if dt0 is not None else diffrax.PIDController(rtol=1e-4, atol=1e-6)
@@ -148,12 +177,37 @@ def _simulate_ode(flow, solver, y0, t0, t1, ts, dt0, controller, diagnostics, ar
         raise ValueError(f"`dt0` must be a finite positive number, got {dt0!r}.")
     dtype = jax.tree_util.tree_leaves(y0)[0].dtype
     as_time = lambda v: jnp.asarray(v, dtype=dtype)
-    meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
-    ys, diags, stats, result = run_ode(
-        flow, solver, controller, y0, as_time(t0), as_time(t1), None if dt0 is None else as_time(dt0),
-        as_time(ts), diagnostics, args, key, int(max_steps), meter,
+    chunked = checkpoint is not None
+    meter = diffrax.TqdmProgressMeter() if progress and not chunked else diffrax.NoProgressMeter()
+    span = (as_time(t0), as_time(t1))
+    ts_dev, dt0_dev = as_time(ts), None if dt0 is None else as_time(dt0)
+    outcome = {"result": diffrax.RESULTS.successful}
+
+    def ode_chunk(lo, hi, carry):
+        start = span[0] if lo == 0 else ts_dev[lo - 1]
+        end = span[1] if hi == len(ts) else ts_dev[hi - 1]
+        y_start, state = (y0, None) if carry is None else (carry[0], carry[1:])
+        return run_ode(
+            flow, solver, controller, y_start, start, end, dt0_dev, ts_dev[lo:hi], diagnostics, args, key,
+            int(max_steps), meter, state, span,
+        )
+
+    def run_chunk(lo, hi, carry):
+        ys, diags, stats, result, carry = ode_chunk(lo, hi, carry)
+        outcome["result"] = result
+        return ys, diags, stats, result == diffrax.RESULTS.successful, carry
+
+    def shapes():
+        ys, _, _, _, carry = eqx.filter_eval_shape(ode_chunk, 0, min(checkpoint.every, len(ts)), None)
+        return ys, carry
+
+    fprint = _run_fingerprint(
+        checkpoint, "ode", flow, solver, controller, y0, args, key, ts, dt0, max_steps, diagnostics=diagnostics
     )
-    stats = {k: int(v) for k, v in stats.items()}
+    with _chunk_bar(progress and chunked, len(ts), type(solver).__name__) as bar:
+        on_chunk = None if bar is None else (lambda hi: bar.update(hi - bar.n))
+        ys, diags, stats, _ = run_in_chunks(run_chunk, len(ts), checkpoint, fprint, shapes, on_chunk)
+    result = outcome["result"]
     bad = _nonfinite_saves(ys)
     failed = result != diffrax.RESULTS.successful
     if failed or bad.any():
@@ -174,7 +228,7 @@ def _result_message(result) -> str:
     return str(diffrax.RESULTS[result])
 
 
-def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata):
+def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata, checkpoint):
     step = float(solver.step)
     total = (t1 - t0) / step
     n_steps = round(total)
@@ -196,12 +250,25 @@ def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, pro
             )
     save_steps_dev = jnp.asarray(save_steps, dtype=jnp.int32)
     t0_dev = jnp.asarray(t0, dtype=jax.tree_util.tree_leaves(y0)[0].dtype)
-    if progress:
-        with progress_bar(int(save_steps[-1]), type(solver).__name__):
-            ys, diags, first_bad = run_discrete(flow, solver, y0, t0_dev, save_steps_dev, diagnostics, args, key, True)
-    else:
-        ys, diags, first_bad = run_discrete(flow, solver, y0, t0_dev, save_steps_dev, diagnostics, args, key, False)
-    first_bad = int(first_bad)
+    outcome = {"first_bad": -1}
+
+    def discrete_chunk(lo, hi, carry):
+        return run_discrete(flow, solver, y0, t0_dev, save_steps_dev[lo:hi], diagnostics, args, key, progress, carry)
+
+    def run_chunk(lo, hi, carry):
+        ys, diags, first_bad, carry = discrete_chunk(lo, hi, carry)
+        outcome["first_bad"] = int(first_bad)
+        return ys, diags, {}, outcome["first_bad"] < 0, carry
+
+    def shapes():
+        ys, _, _, carry = eqx.filter_eval_shape(discrete_chunk, 0, min(checkpoint.every, len(save_steps)), None)
+        return ys, carry
+
+    fprint = _run_fingerprint(checkpoint, "discrete", flow, solver, y0, args, key, save_steps, diagnostics=diagnostics)
+    bar = progress_bar(int(save_steps[-1]), type(solver).__name__) if progress else contextlib.nullcontext()
+    with bar:
+        ys, diags, _, _ = run_in_chunks(run_chunk, len(save_steps), checkpoint, fprint, shapes)
+    first_bad = outcome["first_bad"]
     if first_bad >= 0:
         raise FlowDivergedError(
             f"the state became NaN or inf at iteration {first_bad} (t = {t0 + first_bad * step:g}). "

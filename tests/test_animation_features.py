@@ -1,0 +1,84 @@
+"""Animation options: witness heat map, velocity arrows, PCA views for d > 2, generated samples;
+frame counts and sizes read back with imageio."""
+
+import imageio.v2 as imageio
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import flows
+from flows.projection import Projection
+
+
+@pytest.fixture(scope="module")
+def run3d():
+    target = jax.random.normal(jax.random.PRNGKey(0), (40, 3)) * jnp.array([2.0, 0.5, 0.1]) + 1.0
+    x0 = jax.random.normal(jax.random.PRNGKey(1), (30, 3))
+    flow = flows.MMDFlow(target, flows.GaussianKernel(1.5))
+    return flow, flows.simulate(flow, x0, t1=2.0, ts=jnp.linspace(0, 2, 5), solver=flows.GradientDescent(step=0.5))
+
+
+def _frames(path):
+    reader = imageio.get_reader(path)
+    frames = [np.asarray(f) for f in reader]
+    reader.close()
+    return frames
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_witness_arrows_and_pca_frames(run3d, tmp_path, suffix):
+    flow, traj = run3d
+    path = flows.animate_particles(
+        traj, tmp_path / f"w{suffix}", target=flow.target, projection="pca", flow=flow, witness=True, arrows=True,
+        frames=4, figsize=(5, 2.5), dpi=40, grid=20,
+    )
+    frames = _frames(path)
+    assert len(frames) == 4 and frames[0].shape[:2] == (100, 200)
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
+
+
+def test_generated_samples_from_parametric_states(tmp_path):
+    # a "generator" whose state is a location: samples = state + fixed noise
+    noise = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (50, 2)))
+    traj = flows.Trajectory(ts=np.linspace(0, 1, 5), ys={"loc": np.linspace(0, 2, 5)[:, None] * np.ones((5, 2))},
+                            diagnostics={"mmd2": np.linspace(1, 0.1, 5)})
+    log_density = lambda z: -0.5 * jnp.sum((z - 2.0) ** 2, axis=1)  # the target N((2, 2), I), as contours
+    path = flows.animate_particles(traj, tmp_path / "g.gif", samples=lambda state: state["loc"] + noise,
+                                   target_log_density=log_density, figsize=(4, 2), dpi=30)
+    frames = _frames(path)
+    assert len(frames) == 5 and frames[0].shape[:2] == (60, 120)
+    with pytest.raises(ValueError, match="must be particle clouds"):
+        flows.animate_particles(traj, tmp_path / "h.gif")
+
+
+def test_animation_option_errors(run3d, tmp_path):
+    flow, traj = run3d
+    with pytest.raises(ValueError, match="`witness` and `arrows` need the `flow`"):
+        flows.animate_particles(traj, tmp_path / "a.gif", witness=True)
+    with pytest.raises(ValueError, match='`projection` = "pca" is fitted on the target'):
+        flows.animate_particles(traj, tmp_path / "a.gif", projection="pca")
+    with pytest.raises(ValueError, match="`frames` must be at least 1"):
+        flows.animate_particles(traj, tmp_path / "a.gif", frames=0)
+
+
+def test_pca_projection_finds_the_principal_axes():
+    # samples stretched along (1, 1, 0)/sqrt2 most, then along z
+    z = np.asarray(jax.random.normal(jax.random.PRNGKey(3), (2000, 3))) * [5.0, 2.0, 0.3]
+    rotation = np.array([[1, -1, 0], [1, 1, 0], [0, 0, np.sqrt(2)]]) / np.sqrt(2)
+    samples = z @ rotation.T + [1.0, 2.0, 3.0]
+    view = Projection.pca(samples)
+    assert abs(view.basis[:, 0] @ rotation[:, 0]) == pytest.approx(1.0, abs=1e-3)
+    assert abs(view.basis[:, 1] @ rotation[:, 1]) == pytest.approx(1.0, abs=1e-3)
+    u = np.array([[0.5, -1.0]])
+    np.testing.assert_allclose(view(view.lift(u)), u, atol=1e-12)  # lift is a right inverse
+
+
+def test_diagnostic_panels_and_final_state(run3d, tmp_path):
+    flow, traj = run3d
+    figure = flows.plot_diagnostics({"a": traj, "b": traj}, tmp_path / "d.png")
+    assert sum(ax.get_visible() for ax in figure.axes) == 4  # mmd2, energy, dissipation, residual
+    assert all(len(ax.lines) == 2 for ax in figure.axes if ax.get_visible())
+    figure = flows.plot_final_state(traj, tmp_path / "f.png", target=flow.target, projection="pca")
+    assert len(figure.axes[0].collections) == 3
+    assert imageio.imread(tmp_path / "f.png").shape[0] > 100
