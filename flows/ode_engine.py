@@ -30,13 +30,13 @@ def run_ode(
     max_steps: int,
     progress_meter: diffrax.AbstractProgressMeter,
 ):
-    """Integrate `flow.terms(t0, t1, key)` from `t0` to `t1`; return `(ys, diagnostics, stats, result)`."""
+    """Integrate `flow.terms(t0, t1, key, y0)` from `t0` to `t1`; return `(ys, diagnostics, stats, result)`."""
 
     def save(t, y, args):
         return y, {name: fn(t, y, args) for name, fn in diagnostics.items()}
 
     solution = diffrax.diffeqsolve(
-        flow.terms(t0, t1, key),
+        flow.terms(t0, t1, key, y0),
         solver,
         t0,
         t1,
