@@ -14,9 +14,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
-from ott.geometry import pointcloud
-from ott.tools import sinkhorn_divergence
-
 from ._checks import check_points, check_positive
 from .flow import AbstractGradientFlow, Diagnostic
 
@@ -53,6 +50,10 @@ class SinkhornFlow(AbstractGradientFlow):
         return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
 
     def energy(self, y):
+        # ott-jax is imported here, not at module level: importing it takes seconds.
+        from ott.geometry import pointcloud
+        from ott.tools import sinkhorn_divergence
+
         divergence, _ = sinkhorn_divergence.sinkhorn_divergence(
             pointcloud.PointCloud,
             y,
