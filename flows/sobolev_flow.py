@@ -44,8 +44,10 @@ class KernelSobolevFlow(AbstractGradientFlow):
     - `regularization`: $\lambda > 0$.
     - `solver`: `"dense"` (Cholesky of the Nd × Nd matrix; small N) or `"cg"` (matrix-free
       conjugate gradient with kernel Hessian-vector products; large N).
-    - `cg_rtol`, `cg_atol`, `cg_max_steps`: the conjugate-gradient stopping rule (default
-      `cg_max_steps` = 10 N d; CG is exact after N d steps in exact arithmetic).
+    - `cg_rtol`, `cg_atol`, `cg_max_steps`: the conjugate-gradient stopping rule
+      $\|r\| \le$ `cg_atol` + `cg_rtol` $\|g\|$ (defaults: `cg_rtol` 1e-10 in float64, 1e-5 in
+      float32; `cg_atol` = 1e-3 `cg_rtol`; `cg_max_steps` = 10 N d, CG being exact after N d steps
+      in exact arithmetic). Running out of steps raises lineax's error: raise `cg_max_steps`.
 
     **Diagnostics:** `mmd2`, `energy` ($\frac12$ MMD²), `dissipation` ($g\cdot\beta =
     \langle\eta, D(D+\lambda)^{-1}\eta\rangle$), `dissipation_residual` (autodiff).
@@ -55,8 +57,8 @@ class KernelSobolevFlow(AbstractGradientFlow):
     kernel: AbstractKernel
     regularization: float | Array
     solver: str = "dense"
-    cg_rtol: float = 1e-10
-    cg_atol: float = 1e-12
+    cg_rtol: float | None = None
+    cg_atol: float | None = None
     cg_max_steps: int | None = None
 
     def __init__(
@@ -65,16 +67,18 @@ class KernelSobolevFlow(AbstractGradientFlow):
         kernel: AbstractKernel,
         regularization: float,
         solver: str = "dense",
-        cg_rtol: float = 1e-10,
-        cg_atol: float = 1e-12,
+        cg_rtol: float | None = None,
+        cg_atol: float | None = None,
         cg_max_steps: int | None = None,
     ):
         if not isinstance(kernel, AbstractKernel):
             raise ValueError(f"`kernel` must be a flows kernel (e.g. GaussianKernel), got {type(kernel).__name__}.")
         check_positive("regularization", regularization)
         check_choice("solver", solver, {"dense", "cg"})
-        check_positive("cg_rtol", cg_rtol)
-        check_positive("cg_atol", cg_atol)
+        if cg_rtol is not None:
+            check_positive("cg_rtol", cg_rtol)
+        if cg_atol is not None:
+            check_positive("cg_atol", cg_atol)
         if cg_max_steps is not None and (not isinstance(cg_max_steps, int) or cg_max_steps < 1):
             raise ValueError(f"`cg_max_steps` must be a positive integer or None, got {cg_max_steps!r}.")
         self.target = check_points("target", target)
@@ -104,7 +108,9 @@ class KernelSobolevFlow(AbstractGradientFlow):
                 tags=(lx.symmetric_tag, lx.positive_semidefinite_tag),
             )
             max_steps = 10 * n * d if self.cg_max_steps is None else self.cg_max_steps
-            cg = lx.CG(rtol=self.cg_rtol, atol=self.cg_atol, max_steps=max_steps)
+            rtol = (1e-10 if y.dtype == jnp.float64 else 1e-5) if self.cg_rtol is None else self.cg_rtol
+            atol = 1e-3 * rtol if self.cg_atol is None else self.cg_atol
+            cg = lx.CG(rtol=rtol, atol=atol, max_steps=max_steps)
             beta = lx.linear_solve(operator, g, cg).value
         return g, beta
 
