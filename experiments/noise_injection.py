@@ -50,7 +50,7 @@ def main(n: int = 1000, steps: int = 10_000, switch: int = 5000, out: Path | Non
     kernel = flows.GaussianKernel(sigma)
     t1 = steps * gamma
     schedule = flows.PiecewiseConstantSchedule([beta, 0.0], [switch * gamma])
-    ts = jnp.linspace(0.0, t1, 201)
+    ts = gamma * np.unique(np.round(np.linspace(0, steps, 201)))  # on the iteration grid
     runs = {
         "MMD flow": flows.simulate(
             flows.MMDFlow(target, kernel), x0, t1=t1, ts=ts, solver=flows.GradientDescent(step=gamma),
