@@ -5,7 +5,7 @@ integrates it with a diffrax solver or steps it with the gradient descent GAN tr
 returns a `Trajectory` with diagnostics computed along the way.
 """
 
-from . import diagnostics
+from . import diagnostics, targets
 from .animation import animate_particles
 from .closed_forms import gaussian_kernel_expectation, gaussian_mmd2
 from .flow import AbstractFlow, AbstractGradientFlow
@@ -38,6 +38,16 @@ from .checkpoint import Checkpoint
 from .plots import plot_diagnostics, plot_final_state
 from .projection import Projection
 from .tables import diagnostics_table, write_csv, write_json
+# Noisy and stochastic flows, kernel Sobolev descent, neighbouring flows (issue 4).
+from .kernel_sums import kernel_hessian_matrix
+from .ksd_flow import KSDFlow, ksd2
+from .langevin_flow import LangevinFlow
+from .noise_schedules import ConstantSchedule, PiecewiseConstantSchedule, StepDecaySchedule
+from .noisy_mmd_flow import DiffusionMMDFlow, NoiseInjectedMMDFlow
+from .sinkhorn_flow import SinkhornFlow
+from .sliced_wasserstein_flow import SlicedWassersteinFlow, sliced_wasserstein2, wasserstein2_1d
+from .sobolev_flow import KernelSobolevFlow
+from .svgd_flow import SVGDFlow
 
 __version__ = "0.1.0"
 
@@ -93,4 +103,21 @@ __all__ = [
     "registry",
     "write_csv",
     "write_json",
+    # issue 4
+    "ConstantSchedule",
+    "DiffusionMMDFlow",
+    "KSDFlow",
+    "KernelSobolevFlow",
+    "LangevinFlow",
+    "NoiseInjectedMMDFlow",
+    "PiecewiseConstantSchedule",
+    "SVGDFlow",
+    "SinkhornFlow",
+    "SlicedWassersteinFlow",
+    "StepDecaySchedule",
+    "kernel_hessian_matrix",
+    "ksd2",
+    "sliced_wasserstein2",
+    "targets",
+    "wasserstein2_1d",
 ]

@@ -36,9 +36,9 @@ class AbstractFlow(eqx.Module):
         """Validate an initial state (raise `ValueError` naming `y0`); return it as arrays."""
         return jax.tree_util.tree_map(jax.numpy.asarray, y0)
 
-    def terms(self, t0: Array, t1: Array, key: Array | None) -> PyTree[diffrax.AbstractTerm]:
-        """The diffrax terms to integrate over [t0, t1]: an ODE term of the drift (SDE flows
-        return a `MultiTerm` with a Brownian motion drawn from `key`)."""
+    def terms(self, t0: Array, t1: Array, key: Array | None, y0: PyTree) -> PyTree[diffrax.AbstractTerm]:
+        """The diffrax terms to integrate over [t0, t1] from `y0`: an ODE term of the drift (SDE
+        flows return a `MultiTerm` with a Brownian motion shaped like `y0`, drawn from `key`)."""
         return diffrax.ODETerm(self.drift)
 
     def discrete_drift(self, t: Array, y: PyTree, args: PyTree, key: Array | None) -> PyTree:

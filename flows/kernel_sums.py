@@ -99,3 +99,26 @@ def self_similarity(kernel: AbstractKernel, x: Float[Array, "n d"]) -> Float[Arr
     if isinstance(kernel, AbstractRadialKernel):
         return jnp.broadcast_to(kernel.profile(jnp.zeros((), x.dtype)), x.shape[:1])
     return jax.vmap(lambda xi: kernel(xi, xi))(x)
+
+
+@eqx.filter_jit
+def kernel_hessian_matrix(
+    kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"]
+) -> Float[Array, "n d m d"]:
+    """The dense mixed-Hessian blocks $H_{i p, j q} = \\partial_{x_p}\\partial_{y_q} k(x_i, y_j)$, shape
+    (N, d, M, d): the matrix whose product `kernel_hessian_sum` computes without forming it. For the
+    dense kernel Sobolev solve at small N (`MATH.md` section 4).
+
+    For a radial kernel the block is $-2\\varphi'(S_{ij})\\,I - 4\\varphi''(S_{ij})\\,(x_i - y_j)(x_i - y_j)^\\top$.
+    """
+    if isinstance(kernel, AbstractRadialKernel):
+        s = squared_distances(x, y)
+        c = common_centre(x, y)
+        diff = (x - c)[:, None, :] - (y - c)[None, :, :]
+        outer = diff[:, :, :, None] * diff[:, :, None, :]
+        eye = jnp.eye(x.shape[1], dtype=x.dtype)
+        blocks = -2 * kernel.profile_grad(s)[:, :, None, None] * eye - 4 * kernel.profile_second_derivative(s)[:, :, None, None] * outer
+        return jnp.transpose(blocks, (0, 2, 1, 3))
+    mixed = jax.jacfwd(jax.grad(lambda xi, yj: kernel(xi, yj), argnums=0), argnums=1)
+    blocks = jax.vmap(lambda xi: jax.vmap(lambda yj: mixed(xi, yj))(y))(x)
+    return jnp.transpose(blocks, (0, 2, 1, 3))

@@ -37,7 +37,7 @@ def run_ode(
     carry: tuple | None = None,
     span: tuple[Array, Array] | None = None,
 ):
-    """Integrate `flow.terms(*span, key)` from `t0` to `t1`; return
+    """Integrate `flow.terms(*span, key, y0)` from `t0` to `t1`; return
     `(ys, diagnostics, stats, result, carry)`.
 
     `carry` is `(solver_state, controller_state, made_jump)` from the previous chunk (None for the
@@ -51,7 +51,7 @@ def run_ode(
 
     solver_state, controller_state, made_jump = (None, None, None) if carry is None else carry
     solution = diffrax.diffeqsolve(
-        flow.terms(*((t0, t1) if span is None else span), key),
+        flow.terms(*((t0, t1) if span is None else span), key, y0),
         solver,
         t0,
         t1,

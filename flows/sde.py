@@ -1,0 +1,66 @@
+r"""The diffrax terms of an SDE with additive (state-independent) diagonal noise,
+
+$$dY = v(t, Y)\,dt + g(t)\,dW_t,$$
+
+shared by the stochastic flows (Langevin, the diffusion MMD flow). The Brownian motion is a
+`diffrax.VirtualBrownianTree` drawn from an explicit key and shaped like the state, with
+space-time Lévy area, so every diffrax SDE solver runs on it: `Euler` (Euler-Maruyama), `Heun`,
+and the additive-noise stochastic Runge-Kutta methods `ShARK`, `SEA`, `SRA1`. The same key gives
+the same Brownian path at every step size, which is what strong-order measurements need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+from jaxtyping import Array, PyTree
+
+
+def require_key(key: Array | None, flow_name: str) -> Array:
+    """Raise a `ValueError` naming `key` when a stochastic flow is run without one."""
+    if key is None:
+        raise ValueError(
+            f"`key` is required: {flow_name} is stochastic. Pass simulate(..., key=jax.random.PRNGKey(0)); "
+            "the same key gives the same trajectory."
+        )
+    return key
+
+
+def additive_noise_terms(
+    drift: Callable[[Array, PyTree, PyTree], PyTree],
+    noise_scale: Callable[[Array], Array],
+    t0: Array,
+    t1: Array,
+    key: Array,
+    y0: Array,
+    tolerance: float | None,
+) -> diffrax.MultiTerm:
+    """`MultiTerm(ODETerm(drift), ControlTerm(g(t) I, W))` with $W$ a virtual Brownian tree on [t0, t1].
+
+    **Arguments:**
+    - `drift`: $v(t, y, \\text{args})$.
+    - `noise_scale`: $g(t)$, a scalar for each time (the same on every coordinate).
+    - `key`: the key the Brownian path is drawn from.
+    - `y0`: the initial state (fixes the Brownian motion's shape and dtype).
+    - `tolerance`: the tree's resolution in time; default $(t_1 - t_0)\\,2^{-16}$. Keep it below
+      the smallest step.
+    """
+    tol = (t1 - t0) * 2.0**-16 if tolerance is None else tolerance
+    brownian = diffrax.VirtualBrownianTree(
+        t0, t1, tol=tol, shape=jax.ShapeDtypeStruct(y0.shape, y0.dtype), key=key, levy_area=diffrax.SpaceTimeLevyArea
+    )
+    return diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(_DiagonalNoise(noise_scale), brownian))
+
+
+class _DiagonalNoise(eqx.Module):
+    """The diffusion vector field $(t, y) \\mapsto g(t) I$ as a diagonal linear operator."""
+
+    noise_scale: Callable[[Array], Array]
+
+    def __call__(self, t, y, args):
+        return lx.DiagonalLinearOperator(jnp.full_like(y, self.noise_scale(t)))
