@@ -27,6 +27,17 @@ from .plots import plot_convergence
 from .simulate import FlowDivergedError, simulate
 from .trajectory import Trajectory
 
+# issue 3: kernel sums at scale (backends, sliced and random-feature sums, sharding)
+from .sharding import ShardedSums, particle_sharding, shard_particles
+from .sum_backends import (
+    AbstractSumBackend,
+    AutoSums,
+    BlockedSums,
+    DenseSums,
+    RandomFeatureApproximation,
+    SlicedRieszApproximation,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -59,4 +70,14 @@ __all__ = [
     "simulate",
     "witness",
     "witness_grad",
+    # issue 3
+    "AbstractSumBackend",
+    "AutoSums",
+    "BlockedSums",
+    "DenseSums",
+    "RandomFeatureApproximation",
+    "ShardedSums",
+    "SlicedRieszApproximation",
+    "particle_sharding",
+    "shard_particles",
 ]

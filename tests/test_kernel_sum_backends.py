@@ -165,3 +165,118 @@ def test_sliced_witness_gradient_float64_and_float32():
         dirs = backend.directions(4, dtype)
         expected = sliced_reference(dirs, xs, xs, np.ones(300))[1] / 300 - sliced_reference(dirs, xs, ys, np.ones(200))[1] / 200
         assert np.linalg.norm(np.asarray(got, float) - expected) < rtol * np.linalg.norm(expected)
+
+
+# --- random Fourier features -----------------------------------------------------------------
+
+
+def features_reference(omegas, amplitudes, x, y, weights):
+    """Dense NumPy evaluation of k_D(x, y) = sum_l a_l cos<omega_l, x - y> and its gradient."""
+    omegas, amplitudes, weights = (np.asarray(a, float) for a in (omegas, amplitudes, weights))
+    angles = np.einsum("nmd,ld->nml", ref.pairwise_differences(x, y), omegas)
+    values = (np.cos(angles) @ amplitudes) @ weights
+    grads = -np.einsum("nml,l,ld,m->nd", np.sin(angles), amplitudes, omegas, weights)
+    return values, grads
+
+
+FEATURE_KERNELS = {
+    "gaussian": flows.GaussianKernel(1.3),
+    "imq": flows.IMQKernel(scale=0.7, exponent=-1.5),
+    "sum": flows.SumKernel([flows.GaussianKernel(0.5), flows.IMQKernel()], weights=[2.0, 0.5]),
+}
+
+
+@pytest.mark.parametrize("case", FEATURE_KERNELS)
+def test_feature_sums_are_exact_sums_of_the_feature_kernel(case):
+    kernel = FEATURE_KERNELS[case]
+    x, y, w = clouds(7)
+    backend = RandomFeatureApproximation(jax.random.PRNGKey(3), features=40)
+    omegas, amplitudes = backend.spectrum(kernel, 3, x.dtype)
+    values, grads = features_reference(omegas, amplitudes, x, y, w[:, 0])
+    np.testing.assert_allclose(flows.kernel_sum(kernel, x, y, w[:, 0], backend=backend), values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(flows.kernel_grad_sum(kernel, x, y, w[:, 0], backend=backend), grads, rtol=1e-10, atol=1e-12)
+    # the mixed Hessian sum equals autodiff of the feature kernel's gradient sum in y
+    v = jnp.stack([w[:, 0], w[:, 1], -w[:, 0]], axis=1)
+    hess = flows.kernel_hessian_sum(kernel, x, y, v, backend=backend)
+    auto = jax.jvp(lambda yy: flows.kernel_grad_sum(kernel, x, yy, backend=backend), (y,), (v,))[1]
+    # d/dy of sum_j grad_x k(x, y_j) along v_j is sum_j grad_x grad_y k v_j, up to the centring
+    np.testing.assert_allclose(hess, auto, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("case, bound", [("gaussian", 0.1), ("imq", 0.2)])
+def test_feature_gradient_converges_like_one_over_sqrt_d(case, bound):
+    """Relative error of the feature witness gradient against the exact one, mean over 4 keys,
+    D = 16 .. 4096: slope -0.5 +- 0.1, and at D = 4096 below 0.1 (Gaussian) or 0.2 (IMQ with
+    c = 0.7, beta = -1.5: a heavier-tailed spectrum, a larger constant)."""
+    kernel = FEATURE_KERNELS[case]
+    x, y, _ = clouds(8, n=120, m=100)
+    exact = np.asarray(flows.witness_grad(x, x, y, kernel))
+    ds = np.array([16, 64, 256, 1024, 4096])
+    errors = [
+        np.mean([
+            np.linalg.norm(flows.witness_grad(x, x, y, kernel, backend=RandomFeatureApproximation(jax.random.PRNGKey(s), int(D))) - exact)
+            / np.linalg.norm(exact)
+            for s in range(4)
+        ])
+        for D in ds
+    ]
+    slope = np.polyfit(np.log(ds), np.log(errors), 1)[0]
+    assert abs(slope + 0.5) < 0.1, (slope, errors)
+    assert errors[-1] < bound, errors
+
+
+def test_laplace_features_give_values_not_gradients():
+    """Laplace (Cauchy spectrum): MMD^2 from 4096 features within 5% of exact; gradients refused."""
+    kernel = flows.LaplaceKernel(1.0)
+    x, y, _ = clouds(9, n=120, m=100)
+    backend = RandomFeatureApproximation(jax.random.PRNGKey(0), features=4096)
+    exact = flows.mmd2(x, y, kernel)
+    assert abs(flows.mmd2(x, y, kernel, backend=backend) - exact) < 0.05 * exact
+    with pytest.raises(ValueError, match="kernel"):
+        flows.witness_grad(x, x, y, kernel, backend=backend)
+
+
+# --- flows on every backend, and bad input ---------------------------------------------------
+
+
+def test_mmd_flow_blocked_equals_dense_trajectory():
+    x0, target, _ = clouds(10, n=60, m=50, d=2)
+    kernel = flows.GaussianKernel(1.0)
+    ts = jnp.linspace(0.0, 2.0, 5)
+    runs = [
+        flows.simulate(flows.MMDFlow(target, kernel, backend=b), x0, t1=2.0, ts=ts, solver=flows.GradientDescent(step=0.1))
+        for b in ("dense", BlockedSums(row_block=16, col_block=24))
+    ]
+    np.testing.assert_allclose(runs[1].ys, runs[0].ys, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(runs[1].diagnostics["mmd2"], runs[0].diagnostics["mmd2"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["sliced", "features"])
+def test_approximate_flows_are_exact_gradient_flows_of_their_kernel(backend):
+    """With an approximate backend the flow is the MMD flow of k_P / k_D: the autodiff dissipation
+    residual vanishes to rounding, and the energy falls along the flow."""
+    x0, target, _ = clouds(11, n=80, m=60, d=2)
+    kernel = flows.EnergyKernel(1.0) if backend == "sliced" else flows.GaussianKernel(1.0)
+    flow = flows.MMDFlow(target, kernel, backend=backend)
+    traj = flows.simulate(flow, x0, t1=2.0, ts=jnp.linspace(0, 2, 5), solver=flows.GradientDescent(step=0.05))
+    d = traj.diagnostics
+    assert np.all(np.abs(d["dissipation_residual"]) < 1e-9 * d["dissipation"].max())
+    assert d["energy"][-1] < 0.7 * d["energy"][0]
+
+
+def test_backend_bad_input():
+    x, y, _ = clouds(12)
+    with pytest.raises(ValueError, match="backend"):
+        flows.kernel_sum(flows.GaussianKernel(1.0), x, y, backend="fast")
+    with pytest.raises(ValueError, match="kernel"):
+        flows.MMDFlow(y, flows.GaussianKernel(1.0), backend="sliced").drift(0.0, x, None)
+    with pytest.raises(ValueError, match="kernel"):
+        flows.witness_grad(x, x, y, flows.EnergyKernel(1.5), backend="sliced")
+    with pytest.raises(ValueError, match="projections"):
+        SlicedRieszApproximation(jax.random.PRNGKey(0), projections=0)
+    with pytest.raises(ValueError, match="features"):
+        RandomFeatureApproximation(jax.random.PRNGKey(0), features=2.5)
+    with pytest.raises(ValueError, match="row_block"):
+        BlockedSums(row_block=-1)
+    with pytest.raises(ValueError, match="kernel"):
+        flows.kernel_sum(flows.EnergyKernel(1.0), x, y, backend="features")
