@@ -26,7 +26,7 @@ from jaxtyping import Array
 
 from . import random_features, sliced_sums
 from ._checks import check_choice, is_concrete
-from .blocked_sums import blocked_row_sums
+from .blocked_sums import TILE_ENTRIES, blocked_row_sums
 from .kernel_tiles import grad_tile, hessian_tile, prepare, sum_tile
 from .kernels import AbstractKernel, EnergyKernel
 
@@ -107,11 +107,12 @@ class AutoSums(AbstractSumBackend):
     """Exact sums, dense while N · M ≤ `dense_limit`, blocked above (the default backend).
 
     **Arguments:**
-    - `dense_limit`: the largest N · M computed densely (default 2^20: 8 MiB in float64; above
-      it blocked tiles are faster on the CI CPU as well as smaller).
+    - `dense_limit`: the largest N · M computed densely (default: one blocked tile,
+      `flows.blocked_sums.TILE_ENTRIES` = 2^18; above it cache-sized tiles are faster on the CI
+      CPU as well as smaller: 2x at N = M = 1000, measured by `experiments/bench_kernel_sums.py`).
     """
 
-    dense_limit: int = eqx.field(static=True, default=2**20)
+    dense_limit: int = eqx.field(static=True, default=TILE_ENTRIES)
 
     def _pick(self, x: Array, y: Array) -> AbstractSumBackend:
         return DenseSums() if x.shape[0] * y.shape[0] <= self.dense_limit else BlockedSums()
