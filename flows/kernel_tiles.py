@@ -51,7 +51,7 @@ def grad_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m
     """$\\sum_j w_j \\nabla_x k(x_i, y_j)$ over one tile."""
     if isinstance(kernel, AbstractRadialKernel):
         dprofile = kernel.profile_grad(centred_squared_distances(x, y))
-        # one product with [w, w y] (two separate products run ~4x slower on CPU, measured)
+        # one product with [w, w y]: a single pass over the tile
         sums = dprofile @ jnp.concatenate([weights[:, None], weights[:, None] * y], axis=1)
         return 2 * (x * sums[:, :1] - sums[:, 1:])
     grad_k = jax.grad(lambda xi, yj: kernel(xi, yj))

@@ -4,7 +4,7 @@ r"""How kernel sums are computed: the backends behind `backend=` in `flows.kerne
 |---|---|---|---|
 | `"dense"` | `DenseSums` | N × M | exact |
 | `"blocked"` | `BlockedSums(row_block, col_block)` | (N + M) · block | exact |
-| `"auto"` (default) | `AutoSums` | dense up to `dense_limit` entries, blocked above | exact |
+| `"auto"` (default) | `AutoSums` | dense up to one tile (2^18 entries), blocked above | exact |
 | `"sliced"` | `SlicedRieszApproximation(key, projections)` | (N + M) · block | Monte-Carlo, ~√(d/P); Riesz r = 1 only |
 | `"features"` | `RandomFeatureApproximation(key, features)` | (N + M) · D | Monte-Carlo, ~k(0)/√D |
 
@@ -234,7 +234,3 @@ def resolve_backend(backend: Backend) -> AbstractSumBackend:
         return SlicedRieszApproximation(jax.random.PRNGKey(0))
     return RandomFeatureApproximation(jax.random.PRNGKey(0))
 
-
-def is_exact(backend: Backend) -> bool:
-    """True for the exact backends (dense, blocked, auto)."""
-    return isinstance(resolve_backend(backend), (DenseSums, BlockedSums, AutoSums))
