@@ -48,6 +48,16 @@ from .sinkhorn_flow import SinkhornFlow
 from .sliced_wasserstein_flow import SlicedWassersteinFlow, sliced_wasserstein2, wasserstein2_1d
 from .sobolev_flow import KernelSobolevFlow
 from .svgd_flow import SVGDFlow
+# issue 3: kernel sums at scale (backends, sliced and random-feature sums, sharding)
+from .sharding import ShardedSums, particle_sharding, shard_particles
+from .sum_backends import (
+    AbstractSumBackend,
+    AutoSums,
+    BlockedSums,
+    DenseSums,
+    RandomFeatureApproximation,
+    SlicedRieszApproximation,
+)
 
 __version__ = "0.1.0"
 
@@ -120,4 +130,14 @@ __all__ = [
     "sliced_wasserstein2",
     "targets",
     "wasserstein2_1d",
+    # issue 3
+    "AbstractSumBackend",
+    "AutoSums",
+    "BlockedSums",
+    "DenseSums",
+    "RandomFeatureApproximation",
+    "ShardedSums",
+    "SlicedRieszApproximation",
+    "particle_sharding",
+    "shard_particles",
 ]

@@ -25,10 +25,15 @@ def common_centre(x: Float[Array, "n d"], y: Float[Array, "m d"]) -> Float[Array
 def squared_distances(x: Float[Array, "n d"], y: Float[Array, "m d"]) -> Float[Array, "n m"]:
     """Matrix of $\\|x_i - y_j\\|^2$, non-negative, with rounding noise flushed to 0."""
     c = common_centre(x, y)
-    x = x - c
-    y = y - c
+    return centred_squared_distances(x - c, y - c)
+
+
+def centred_squared_distances(x: Float[Array, "n d"], y: Float[Array, "m d"]) -> Float[Array, "n m"]:
+    """`squared_distances` for clouds already shifted by a common centre (one tile of a blocked sum)."""
     xx = jnp.sum(x * x, axis=1)[:, None]
     yy = jnp.sum(y * y, axis=1)[None, :]
-    s = xx + yy - 2 * (x @ y.T)
-    eps = jnp.finfo(s.dtype).eps
-    return jnp.where(s > _ROUNDING_ULPS * eps * (xx + yy), s, 0.0)
+    xy2 = 2 * (x @ y.T)
+    keep = 1 - _ROUNDING_ULPS * jnp.finfo(x.dtype).eps
+    # s > tol * (xx + yy), written as (1 - tol)(xx + yy) > 2 x.y: same test, but XLA fuses it
+    # with the product (the direct form runs ~5x slower on CPU, measured).
+    return jnp.where(keep * xx + keep * yy > xy2, xx + yy - xy2, 0.0)

@@ -3,16 +3,15 @@ r"""Kernel sums: the hot path of every flow, owned by this one module.
 Flows never build a Gram matrix themselves; they ask for
 
 $$\text{kernel\_sum}_i = \sum_j k(x_i, y_j)\, w_j, \qquad
-  \text{kernel\_grad\_sum}_i = \sum_j w_j\, \nabla_x k(x_i, y_j).$$
+  \text{kernel\_grad\_sum}_i = \sum_j w_j\, \nabla_x k(x_i, y_j), \qquad
+  \text{kernel\_hessian\_sum}_i = \sum_j \nabla_x\nabla_y k(x_i, y_j)\, v_j,$$
 
-For a radial kernel $k = \varphi(\|x-y\|^2)$ both are matrix products over the (N, M) matrices
-$\varphi(S)$ and $\varphi'(S)$, $S_{ij} = \|x_i - y_j\|^2$:
-
-$$\sum_j w_j \nabla_x k(x_i, y_j) = 2\Big(x_i \sum_j \varphi'(S_{ij}) w_j
-  - \sum_j \varphi'(S_{ij})\, w_j\, y_j\Big),$$
-
-never an (N, M, d) tensor (computed in centred coordinates, see `flows.distances`). A kernel that
-is not radial falls back to `vmap` and autodiff of its pointwise definition.
+and `backend=` says how they are computed (`flows.sum_backends`): `"auto"` (the default: exact;
+dense for small problems, blocked with O((N + M) · block) memory above), `"dense"`, `"blocked"`,
+or the approximate `"sliced"` (Riesz kernel, O(P (N + M) log M)) and `"features"` (random
+Fourier features, O((N + M) D)); a backend object (`BlockedSums(row_block=...)`,
+`SlicedRieszApproximation(key, projections=...)`, ...) sets sizes and keys. The formulas of one
+tile are in `flows.kernel_tiles`: matrix products, never an (N, M, d) tensor.
 """
 
 from __future__ import annotations
@@ -23,15 +22,15 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .distances import common_centre, squared_distances
+from .kernel_tiles import gram_tile, prepare
 from .kernels import AbstractKernel, AbstractRadialKernel
+from .sum_backends import Backend, resolve_backend
 
 
 @eqx.filter_jit
 def kernel_matrix(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"]) -> Float[Array, "n m"]:
-    """The Gram matrix $K_{ij} = k(x_i, y_j)$."""
-    if isinstance(kernel, AbstractRadialKernel):
-        return kernel.profile(squared_distances(x, y))
-    return jax.vmap(lambda xi: jax.vmap(lambda yj: kernel(xi, yj))(y))(x)
+    """The Gram matrix $K_{ij} = k(x_i, y_j)$ (always dense: it is the N × M matrix)."""
+    return gram_tile(kernel, *prepare(kernel, x, y))
 
 
 @eqx.filter_jit
@@ -40,12 +39,13 @@ def kernel_sum(
     x: Float[Array, "n d"],
     y: Float[Array, "m d"],
     weights: Float[Array, "m *p"] | None = None,
+    backend: Backend = "auto",
 ) -> Float[Array, "n *p"]:
-    """$\\sum_j k(x_i, y_j) w_j$ for each row $x_i$ (plain sum when `weights` is None)."""
-    gram = kernel_matrix(kernel, x, y)
-    if weights is None:
-        return jnp.sum(gram, axis=1)
-    return gram @ weights
+    """$\\sum_j k(x_i, y_j) w_j$ for each row $x_i$ (plain sum when `weights` is None).
+
+    `backend`: `"auto"` | `"dense"` | `"blocked"` | `"sliced"` | `"features"` or a backend object
+    (see `flows.sum_backends`)."""
+    return resolve_backend(backend).kernel_sum(kernel, x, y, weights)
 
 
 @eqx.filter_jit
@@ -54,17 +54,11 @@ def kernel_grad_sum(
     x: Float[Array, "n d"],
     y: Float[Array, "m d"],
     weights: Float[Array, " m"] | None = None,
+    backend: Backend = "auto",
 ) -> Float[Array, "n d"]:
-    """$\\sum_j w_j \\nabla_x k(x_i, y_j)$ for each row $x_i$ (plain sum when `weights` is None)."""
-    if weights is None:
-        weights = jnp.ones(y.shape[0], dtype=x.dtype)
-    if isinstance(kernel, AbstractRadialKernel):
-        c = common_centre(x, y)
-        dprofile = kernel.profile_grad(squared_distances(x, y))
-        return 2 * ((x - c) * (dprofile @ weights)[:, None] - dprofile @ (weights[:, None] * (y - c)))
-    grad_k = jax.grad(lambda xi, yj: kernel(xi, yj))
-    per_point = jax.vmap(lambda xi: jax.vmap(lambda yj: grad_k(xi, yj))(y))(x)
-    return jnp.einsum("nmd,m->nd", per_point, weights)
+    """$\\sum_j w_j \\nabla_x k(x_i, y_j)$ for each row $x_i$ (plain sum when `weights` is None;
+    `backend` as in `kernel_sum`)."""
+    return resolve_backend(backend).kernel_grad_sum(kernel, x, y, weights)
 
 
 @eqx.filter_jit
@@ -73,25 +67,12 @@ def kernel_hessian_sum(
     x: Float[Array, "n d"],
     y: Float[Array, "m d"],
     vectors: Float[Array, "m d"],
+    backend: Backend = "auto",
 ) -> Float[Array, "n d"]:
     """$\\sum_j \\nabla_x\\nabla_y k(x_i, y_j)\\, v_j$ for each row $x_i$: the mixed second derivative
-    (the kernel Sobolev operator's and the PKGF metric's building block, `MATH.md` sections 4-5).
-
-    For a radial kernel, with $S_{ij} = \\|x_i - y_j\\|^2$ and
-    $C_{ij} = \\varphi''(S_{ij})\\,(x_i - y_j)\\cdot v_j$,
-    the sum is $-2\\sum_j \\varphi'(S_{ij}) v_j - 4\\big(x_i \\sum_j C_{ij} - \\sum_j C_{ij} y_j\\big)$:
-    matrix products only.
-    """
-    if isinstance(kernel, AbstractRadialKernel):
-        c = common_centre(x, y)
-        xc, yc = x - c, y - c
-        s = squared_distances(x, y)
-        projections = xc @ vectors.T - jnp.sum(yc * vectors, axis=1)[None, :]  # (x_i - y_j) . v_j
-        weights = kernel.profile_second_derivative(s) * projections
-        return -2 * kernel.profile_grad(s) @ vectors - 4 * (xc * jnp.sum(weights, axis=1)[:, None] - weights @ yc)
-    mixed = jax.jacfwd(jax.grad(lambda xi, yj: kernel(xi, yj), argnums=0), argnums=1)
-    per_pair = jax.vmap(lambda xi: jax.vmap(lambda yj, vj: mixed(xi, yj) @ vj)(y, vectors))(x)
-    return jnp.sum(per_pair, axis=1)
+    (the kernel Sobolev operator's and the PKGF metric's building block, `MATH.md` sections 4-5;
+    formula in `flows.kernel_tiles`). `backend` as in `kernel_sum` (not `"sliced"`)."""
+    return resolve_backend(backend).kernel_hessian_sum(kernel, x, y, vectors)
 
 
 def self_similarity(kernel: AbstractKernel, x: Float[Array, "n d"]) -> Float[Array, " n"]:

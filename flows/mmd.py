@@ -22,26 +22,33 @@ from jaxtyping import Array, ArrayLike, Float
 from ._checks import check_points
 from .kernel_sums import kernel_grad_sum, kernel_sum, self_similarity
 from .kernels import AbstractKernel, EnergyKernel
+from .sum_backends import Backend, resolve_backend
 
 
-def _pair_mean(kernel: AbstractKernel, a: Array, b: Array) -> Array:
+def _pair_mean(kernel: AbstractKernel, a: Array, b: Array, backend: Backend) -> Array:
     """$\\frac{1}{|a||b|}\\sum_{i,j} k(a_i, b_j)$."""
-    return jnp.sum(kernel_sum(kernel, a, b)) / (a.shape[0] * b.shape[0])
+    return jnp.sum(kernel_sum(kernel, a, b, backend=backend)) / (a.shape[0] * b.shape[0])
 
 
-def _self_mean(kernel: AbstractKernel, a: Array, unbiased: bool) -> Array:
+def _self_mean(kernel: AbstractKernel, a: Array, unbiased: bool, backend: Backend) -> Array:
     """Mean of $k(a_i, a_j)$ over all pairs, or over $i \\ne j$ when `unbiased`."""
     n = a.shape[0]
-    total = jnp.sum(kernel_sum(kernel, a, a))
+    total = jnp.sum(kernel_sum(kernel, a, a, backend=backend))
     if not unbiased:
         return total / (n * n)
     return (total - jnp.sum(self_similarity(kernel, a))) / (n * (n - 1))
 
 
 @eqx.filter_jit
-def mmd2_unchecked(x: Array, y: Array, kernel: AbstractKernel, unbiased: bool = False) -> Array:
+def mmd2_unchecked(
+    x: Array, y: Array, kernel: AbstractKernel, unbiased: bool = False, backend: Backend = "auto"
+) -> Array:
     """`mmd2` without argument checks, for use inside flows and diagnostics."""
-    return _self_mean(kernel, x, unbiased) + _self_mean(kernel, y, unbiased) - 2 * _pair_mean(kernel, x, y)
+    return (
+        _self_mean(kernel, x, unbiased, backend)
+        + _self_mean(kernel, y, unbiased, backend)
+        - 2 * _pair_mean(kernel, x, y, backend)
+    )
 
 
 def witness_weights(x: Array, y: Array) -> tuple[Array, Array]:
@@ -54,16 +61,17 @@ def witness_weights(x: Array, y: Array) -> tuple[Array, Array]:
 
 
 @eqx.filter_jit
-def witness_grad_unchecked(z: Array, x: Array, y: Array, kernel: AbstractKernel) -> Array:
-    """`witness_grad` without argument checks."""
-    points, weights = witness_weights(x, y)
-    return kernel_grad_sum(kernel, z, points, weights)
+def witness_grad_unchecked(z: Array, x: Array, y: Array, kernel: AbstractKernel, backend: Backend = "auto") -> Array:
+    """`witness_grad` without argument checks: $\\frac1N\\sum_l \\nabla k(x_l, z) - \\frac1M\\sum_j \\nabla k(y_j, z)$,
+    two unweighted sums (the sliced backend counts ranks for those, with no weights to sort)."""
+    model = kernel_grad_sum(kernel, z, x, backend=backend)
+    target = kernel_grad_sum(kernel, z, y, backend=backend)
+    return model / x.shape[0] - target / y.shape[0]
 
 
 @eqx.filter_jit
-def _witness(z: Array, x: Array, y: Array, kernel: AbstractKernel) -> Array:
-    points, weights = witness_weights(x, y)
-    return kernel_sum(kernel, z, points, weights)
+def _witness(z: Array, x: Array, y: Array, kernel: AbstractKernel, backend: Backend) -> Array:
+    return kernel_sum(kernel, z, x, backend=backend) / x.shape[0] - kernel_sum(kernel, z, y, backend=backend) / y.shape[0]
 
 
 def _check_pair(x, y) -> tuple[Array, Array]:
@@ -73,7 +81,11 @@ def _check_pair(x, y) -> tuple[Array, Array]:
 
 
 def mmd2(
-    x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"], kernel: AbstractKernel, unbiased: bool = False
+    x: Float[ArrayLike, "n d"],
+    y: Float[ArrayLike, "m d"],
+    kernel: AbstractKernel,
+    unbiased: bool = False,
+    backend: Backend = "auto",
 ) -> Float[Array, ""]:
     """Squared MMD between the samples `x` and `y` under `kernel`.
 
@@ -82,29 +94,39 @@ def mmd2(
     - `kernel`: any `AbstractKernel`.
     - `unbiased`: the U-statistic (pairs $i \\ne j$; may be negative) instead of the
       V-statistic (all pairs; $\\ge 0$ for a positive definite kernel).
+    - `backend`: how kernel sums are computed (`flows.sum_backends`; default exact).
     """
     x, y = _check_pair(x, y)
     if unbiased and min(x.shape[0], y.shape[0]) < 2:
         raise ValueError("the unbiased MMD² needs at least 2 points in each of `x` and `y`.")
-    return mmd2_unchecked(x, y, kernel, unbiased)
+    return mmd2_unchecked(x, y, kernel, unbiased, resolve_backend(backend))
 
 
 def witness(
-    z: Float[ArrayLike, "k d"], x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"], kernel: AbstractKernel
+    z: Float[ArrayLike, "k d"],
+    x: Float[ArrayLike, "n d"],
+    y: Float[ArrayLike, "m d"],
+    kernel: AbstractKernel,
+    backend: Backend = "auto",
 ) -> Float[Array, " k"]:
-    """The witness $f(z) = \\frac1N\\sum_i k(x_i, z) - \\frac1M\\sum_j k(y_j, z)$ at the rows of `z`."""
+    """The witness $f(z) = \\frac1N\\sum_i k(x_i, z) - \\frac1M\\sum_j k(y_j, z)$ at the rows of `z`
+    (`backend` as in `mmd2`)."""
     x, y = _check_pair(x, y)
     z = check_points("z", z, dim=x.shape[1], dim_name="x")
-    return _witness(z, x, y, kernel)
+    return _witness(z, x, y, kernel, resolve_backend(backend))
 
 
 def witness_grad(
-    z: Float[ArrayLike, "k d"], x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"], kernel: AbstractKernel
+    z: Float[ArrayLike, "k d"],
+    x: Float[ArrayLike, "n d"],
+    y: Float[ArrayLike, "m d"],
+    kernel: AbstractKernel,
+    backend: Backend = "auto",
 ) -> Float[Array, "k d"]:
-    """The witness gradient $\\nabla f(z)$ at the rows of `z` (see `witness`)."""
+    """The witness gradient $\\nabla f(z)$ at the rows of `z` (see `witness`; `backend` as in `mmd2`)."""
     x, y = _check_pair(x, y)
     z = check_points("z", z, dim=x.shape[1], dim_name="x")
-    return witness_grad_unchecked(z, x, y, kernel)
+    return witness_grad_unchecked(z, x, y, kernel, resolve_backend(backend))
 
 
 def energy_distance(

@@ -230,9 +230,11 @@ def _result_message(result) -> str:
 
 def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata, checkpoint):
     step = float(solver.step)
+    # a step stored in float32 (0.05 is 0.0500000007...) is only known to its own precision
+    grid_tolerance = max(_GRID_TOLERANCE, 8 * float(np.finfo(np.asarray(solver.step).dtype).eps))
     total = (t1 - t0) / step
     n_steps = round(total)
-    if n_steps < 1 or abs(total - n_steps) > _GRID_TOLERANCE * max(1.0, total):
+    if n_steps < 1 or abs(total - n_steps) > grid_tolerance * max(1.0, total):
         raise ValueError(
             f"`t1` - `t0` = {t1 - t0:g} must be a whole number of solver steps (step = {step:g}) for the discrete engine."
         )
@@ -242,7 +244,7 @@ def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, pro
         ts = _check_ts(ts, t0, t1)
         exact = (ts - t0) / step
         save_steps = np.round(exact).astype(np.int64)
-        off = np.abs(exact - save_steps) > _GRID_TOLERANCE * np.maximum(1.0, exact)
+        off = np.abs(exact - save_steps) > grid_tolerance * np.maximum(1.0, exact)
         if off.any():
             raise ValueError(
                 f"`ts` must be on the iteration grid t0 + k * step (step = {step:g}) for the discrete engine; "

@@ -135,3 +135,15 @@ def test_closed_form_rejects_a_bad_covariance():
         flows.gaussian_mmd2(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3), K)
     with pytest.raises(ValueError, match="GaussianKernel or a SumKernel"):
         flows.gaussian_mmd2(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2), flows.IMQKernel())
+
+
+def test_a_float32_step_is_on_the_grid_it_names():
+    """0.05 in float32 is 0.0500000007...; 100 / that is not a whole number in float64, but the
+    step means 2000 iterations and must be accepted (found by the overhead benchmark)."""
+    flow = flows.MMDFlow(Y.astype(jnp.float32), K)
+    step = flows.GradientDescent(step=jnp.float32(0.05))
+    traj = flows.simulate(flow, X0.astype(jnp.float32), t1=100.0, ts=[0.0, 50.0, 100.0], solver=step)
+    assert traj.stats["num_steps"] == 2000
+    # a time genuinely off the grid is still refused
+    with pytest.raises(ValueError, match="on the iteration grid"):
+        flows.simulate(flow, X0.astype(jnp.float32), t1=100.0, ts=[0.0, 50.01], solver=step)

@@ -1,0 +1,214 @@
+"""Benchmark: one MMD-flow step (Gaussian kernel, float32) on every `flows` backend and on the
+peers installed here, in one run. Issue 3.
+
+A step is x <- x - h grad f(x), f the witness of the particles x (N) against the target y (M = N):
+the cost of every explicit solver step. Each case runs in a fresh subprocess (so an out-of-memory
+peer only loses its own row, and peak memory is per case): median wall time of `--repeats` steps
+after one warm-up step (compilation), and the peak resident memory above the process's
+baseline after the data were made.
+
+Peers (optional; skipped with the reason when missing or failing): GeomLoss `SamplesLoss("gaussian")`
+with `backend="online"` (KeOps) and `"tensorized"`, and a plain PyTorch tensorized step (explicit
+gradient, matrix products). The sliced backend runs the Riesz kernel (its only kernel), so its
+row is the sliced MMD flow's step, with P = 256 projections.
+
+    python experiments/bench_kernel_sums.py                 # N in {1e3, 1e4}, d in {2, 64}: a few minutes
+    python experiments/bench_kernel_sums.py --large         # adds N = 1e5 (and 1e6 for sliced/features)
+    python experiments/bench_kernel_sums.py --sizes 100000 --dims 2 --only flows-blocked
+
+Writes experiments/results/bench_kernel_sums.json and prints a table with ratios peer / flows
+(against the fastest exact flows backend of the same N, d).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results" / "bench_kernel_sums.json"
+BANDWIDTH = 1.0
+STEP = 0.1
+CASES = ["flows-dense", "flows-blocked", "flows-auto", "flows-features", "flows-sliced",
+         "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
+EXACT_FLOWS = ["flows-dense", "flows-blocked", "flows-auto"]
+# largest N per case in a default or --large run (beyond: out of memory or hours on 2 cores)
+MAX_N = {"flows-dense": 10_000, "geomloss-tensorized": 10_000, "torch-tensorized": 10_000,
+         "flows-blocked": 100_000, "flows-auto": 100_000, "geomloss-keops": 100_000,
+         "flows-features": 1_000_000, "flows-sliced": 1_000_000}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _data(n: int, d: int):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, d)).astype(np.float32), (rng.standard_normal((n, d)) + 1.0).astype(np.float32)
+
+
+def _flows_step(backend_name: str):
+    import jax
+    import jax.numpy as jnp
+
+    sys.path.insert(0, str(ROOT))
+    import flows
+    from flows.mmd import witness_grad_unchecked
+
+    kernel = flows.EnergyKernel(1.0) if backend_name == "sliced" else flows.GaussianKernel(BANDWIDTH)
+    backend = {
+        "dense": "dense", "blocked": "blocked", "auto": "auto",
+        "features": flows.RandomFeatureApproximation(jax.random.PRNGKey(0), features=1024),
+        "sliced": flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256),
+    }[backend_name]
+    step = jax.jit(lambda x, y: x - STEP * witness_grad_unchecked(x, x, y, kernel, backend))
+    to_device = lambda a: jnp.asarray(a)
+    run = lambda x, y: step(x, y).block_until_ready()
+    return to_device, run
+
+
+def _torch_step(kind: str):
+    import torch
+
+    def to_device(a):
+        return torch.from_numpy(a)
+
+    if kind == "torch-tensorized":
+        def run(x, y):
+            n, m = x.shape[0], y.shape[0]
+            pts = torch.cat([x, y])
+            w = torch.cat([torch.full((n,), 1.0 / n), torch.full((m,), -1.0 / m)])
+            s = ((x * x).sum(1)[:, None] + (pts * pts).sum(1)[None, :] - 2 * x @ pts.T).clamp_min(0)
+            dp = torch.exp(s * (-0.5 / BANDWIDTH**2)) * (w * (-0.5 / BANDWIDTH**2))
+            grad = 2 * (x * dp.sum(1, keepdim=True) - dp @ pts)
+            return x - STEP * grad
+        return to_device, run
+
+    from geomloss import SamplesLoss
+
+    loss = SamplesLoss("gaussian", blur=BANDWIDTH, backend="online" if kind == "geomloss-keops" else "tensorized")
+
+    def run(x, y):
+        x = x.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(loss(x, y), [x])  # loss = MMD^2 / 2: grad = grad f(x_i) / N
+        return x.detach() - STEP * x.shape[0] * g
+
+    return to_device, run
+
+
+def run_case(case: str, n: int, d: int, repeats: int) -> dict:
+    """Time one case in this process; return its record."""
+    import statistics
+
+    xs, ys = _data(n, d)
+    to_device, run = _flows_step(case.removeprefix("flows-")) if case.startswith("flows-") else _torch_step(case)
+    x, y = to_device(xs), to_device(ys)
+    base = _rss_mb()
+    start = time.perf_counter()
+    run(x, y)
+    warmup = time.perf_counter() - start
+    times = []
+    for _ in range(repeats if warmup < 20 else 1):
+        start = time.perf_counter()
+        run(x, y)
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    pairs = n * 2 * n  # particles x (particles + targets)
+    return {"case": case, "n": n, "d": d, "median_s": median, "warmup_s": warmup, "repeats": len(times),
+            "peak_extra_mb": _rss_mb() - base, "pairs_per_s": pairs / median}
+
+
+def _child(case: str, n: int, d: int, repeats: int, timeout: float) -> dict:
+    cmd = [sys.executable, __file__, "--child", case, str(n), str(d), str(repeats)]
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"case": case, "n": n, "d": d, "skipped": f"over the {timeout:.0f} s time limit"}
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        reason = "killed (out of memory?)" if done.returncode < 0 else (lines[-1] if lines else f"exit {done.returncode}")
+        return {"case": case, "n": n, "d": d, "skipped": reason[:300]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _available(case: str) -> str | None:
+    """None if the case can run here, else why not."""
+    probes = {"geomloss-keops": "import geomloss, pykeops, torch", "geomloss-tensorized": "import geomloss, torch",
+              "torch-tensorized": "import torch"}
+    if case not in probes:
+        return None
+    done = subprocess.run([sys.executable, "-c", probes[case]], capture_output=True, text=True)
+    if done.returncode:
+        return "not installed: " + done.stderr.strip().splitlines()[-1]
+    return None
+
+
+def _table(records: list[dict]) -> str:
+    rows = ["| N = M | d | case | median step | pairs/s | peak extra memory | ratio case / best exact flows |",
+            "|---|---|---|---|---|---|---|"]
+    for n in sorted({r["n"] for r in records}):
+        for d in sorted({r["d"] for r in records if r["n"] == n}):
+            group = [r for r in records if r["n"] == n and r["d"] == d]
+            exact = [r["median_s"] for r in group if r["case"] in EXACT_FLOWS and "median_s" in r]
+            best = min(exact) if exact else None
+            for r in group:
+                if "median_s" not in r:
+                    rows.append(f"| {n:.0e} | {d} | {r['case']} | skipped: {r['skipped']} | | | |")
+                    continue
+                ratio = f"{r['median_s'] / best:.2f}" if best else "n/a"
+                rows.append(f"| {n:.0e} | {d} | {r['case']} | {r['median_s']:.3g} s | {r['pairs_per_s'] / 1e9:.2f} G "
+                            f"| {r['peak_extra_mb']:.0f} MB | {ratio} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 64])
+    parser.add_argument("--large", action="store_true", help="add N = 1e5 (and 1e6 for sliced and features)")
+    parser.add_argument("--only", nargs="+", choices=CASES, default=CASES)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        case, n, d, repeats = args.child
+        print(json.dumps(run_case(case, int(n), int(d), int(repeats))))
+        return
+    sizes = sorted(set(args.sizes) | ({100_000, 1_000_000} if args.large else set()))
+    missing = {case: _available(case) for case in args.only}
+    records = []
+    for n in sizes:
+        for d in args.dims:
+            for case in args.only:
+                if missing[case]:
+                    record = {"case": case, "n": n, "d": d, "skipped": missing[case]}
+                elif n > MAX_N[case]:
+                    continue
+                else:
+                    record = _child(case, n, d, args.repeats, args.timeout)
+                records.append(record)
+                print(json.dumps(record), flush=True)
+    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+               "cpus": os.cpu_count(), "load_average_1min_at_end": os.getloadavg()[0], "python": platform.python_version()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": machine, "step": STEP, "bandwidth": BANDWIDTH, "dtype": "float32",
+                                    "records": records}, indent=1))
+    print(f"\nmachine: {machine}\n")
+    print(_table(records))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

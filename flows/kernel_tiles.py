@@ -1,0 +1,71 @@
+r"""One tile of the exact kernel sums: the formulas the dense and blocked backends share.
+
+For a radial kernel $k = \varphi(\|x-y\|^2)$, with $S_{ij} = \|x_i - y_j\|^2$ (`flows.distances`):
+
+$$\sum_j k(x_i, y_j)\,w_j = \big(\varphi(S)\,w\big)_i, \qquad
+  \sum_j w_j \nabla_x k(x_i, y_j) = 2\Big(x_i \sum_j \varphi'(S_{ij}) w_j
+  - \sum_j \varphi'(S_{ij})\, w_j\, y_j\Big),$$
+
+$$\sum_j \nabla_x\nabla_y k(x_i, y_j)\, v_j = -2\sum_j \varphi'(S_{ij}) v_j
+  - 4\Big(x_i \sum_j C_{ij} - \sum_j C_{ij}\, y_j\Big), \quad
+  C_{ij} = \varphi''(S_{ij})\,(x_i - y_j)\cdot v_j$$
+
+(`MATH.md` section 1): matrix products over an (n, m) tile, never an (n, m, d) tensor. Radial
+kernels get points already shifted by a common centre (`prepare`), which keeps the expansion
+of $S$ accurate; other kernels get the raw points and fall back to `vmap` and autodiff of the
+pointwise definition. Every function is linear in `weights` / `vectors`, so sums over column
+tiles add up to the sum over all columns.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .distances import centred_squared_distances, common_centre
+from .kernels import AbstractKernel, AbstractRadialKernel
+
+
+def prepare(kernel: AbstractKernel, x: Array, y: Array) -> tuple[Array, Array]:
+    """The coordinates the tile functions expect: centred for a radial kernel, raw otherwise."""
+    if isinstance(kernel, AbstractRadialKernel):
+        c = common_centre(x, y)
+        return x - c, y - c
+    return x, y
+
+
+def gram_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"]) -> Float[Array, "n m"]:
+    """$k(x_i, y_j)$ over one tile."""
+    if isinstance(kernel, AbstractRadialKernel):
+        return kernel.profile(centred_squared_distances(x, y))
+    return jax.vmap(lambda xi: jax.vmap(lambda yj: kernel(xi, yj))(y))(x)
+
+
+def sum_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"], weights: Array) -> Array:
+    """$\\sum_j k(x_i, y_j) w_j$ over one tile (`weights` of shape (m,) or (m, p))."""
+    return gram_tile(kernel, x, y) @ weights
+
+
+def grad_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"], weights: Float[Array, " m"]) -> Array:
+    """$\\sum_j w_j \\nabla_x k(x_i, y_j)$ over one tile."""
+    if isinstance(kernel, AbstractRadialKernel):
+        dprofile = kernel.profile_grad(centred_squared_distances(x, y))
+        # one product with [w, w y]: a single pass over the tile
+        sums = dprofile @ jnp.concatenate([weights[:, None], weights[:, None] * y], axis=1)
+        return 2 * (x * sums[:, :1] - sums[:, 1:])
+    grad_k = jax.grad(lambda xi, yj: kernel(xi, yj))
+    per_point = jax.vmap(lambda xi: jax.vmap(lambda yj: grad_k(xi, yj))(y))(x)
+    return jnp.einsum("nmd,m->nd", per_point, weights)
+
+
+def hessian_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"], vectors: Float[Array, "m d"]) -> Array:
+    """$\\sum_j \\nabla_x\\nabla_y k(x_i, y_j)\\, v_j$ over one tile."""
+    if isinstance(kernel, AbstractRadialKernel):
+        s = centred_squared_distances(x, y)
+        projections = x @ vectors.T - jnp.sum(y * vectors, axis=1)[None, :]  # (x_i - y_j) . v_j
+        weights = kernel.profile_second_derivative(s) * projections
+        return -2 * kernel.profile_grad(s) @ vectors - 4 * (x * jnp.sum(weights, axis=1)[:, None] - weights @ y)
+    mixed = jax.jacfwd(jax.grad(lambda xi, yj: kernel(xi, yj), argnums=0), argnums=1)
+    per_pair = jax.vmap(lambda xi: jax.vmap(lambda yj, vj: mixed(xi, yj) @ vj)(y, vectors))(x)
+    return jnp.sum(per_pair, axis=1)

@@ -1,0 +1,236 @@
+r"""How kernel sums are computed: the backends behind `backend=` in `flows.kernel_sums`.
+
+| name | class | memory | answer |
+|---|---|---|---|
+| `"dense"` | `DenseSums` | N × M | exact |
+| `"blocked"` | `BlockedSums(row_block, col_block)` | (N + M) · block | exact |
+| `"auto"` (default) | `AutoSums` | dense up to one tile (2^18 entries), blocked above | exact |
+| `"sliced"` | `SlicedRieszApproximation(key, projections)` | (N + M) · block | Monte-Carlo, ~√(d/P); Riesz r = 1 only |
+| `"features"` | `RandomFeatureApproximation(key, features)` | (N + M) · D | Monte-Carlo, ~k(0)/√D |
+
+The approximate backends say so in their class names. They are exact sums of a nearby kernel
+($k_P$ of P random slices, $k_D$ of D random features; see `flows.sliced_sums`,
+`flows.random_features`), so a flow run with them is the exact MMD flow of that kernel:
+dissipation identities hold to rounding. Their randomness comes from their explicit `key`;
+the string names `"sliced"` and `"features"` use `jax.random.PRNGKey(0)` and the default sizes.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from . import random_features, sliced_sums
+from ._checks import check_choice, is_concrete
+from .blocked_sums import TILE_ENTRIES, blocked_row_sums
+from .kernel_tiles import grad_tile, hessian_tile, prepare, sum_tile
+from .kernels import AbstractKernel, EnergyKernel
+
+
+def _ones(y: Array) -> Array:
+    return jnp.ones(y.shape[0], y.dtype)
+
+
+class AbstractSumBackend(eqx.Module):
+    """A way to compute $\\sum_j k(x_i, y_j) w_j$, $\\sum_j w_j \\nabla_x k(x_i, y_j)$ and
+    $\\sum_j \\nabla_x\\nabla_y k(x_i, y_j) v_j$."""
+
+    @abc.abstractmethod
+    def kernel_sum(self, kernel: AbstractKernel, x: Array, y: Array, weights: Array | None) -> Array:
+        """$\\sum_j k(x_i, y_j) w_j$ (plain sum when `weights` is None)."""
+
+    @abc.abstractmethod
+    def kernel_grad_sum(self, kernel: AbstractKernel, x: Array, y: Array, weights: Array | None) -> Array:
+        """$\\sum_j w_j \\nabla_x k(x_i, y_j)$ (plain sum when `weights` is None)."""
+
+    @abc.abstractmethod
+    def kernel_hessian_sum(self, kernel: AbstractKernel, x: Array, y: Array, vectors: Array) -> Array:
+        """$\\sum_j \\nabla_x\\nabla_y k(x_i, y_j) v_j$."""
+
+
+class DenseSums(AbstractSumBackend):
+    """Exact sums through the full (N, M) matrix: fastest for small problems."""
+
+    def kernel_sum(self, kernel, x, y, weights):
+        xp, yp = prepare(kernel, x, y)
+        if weights is None:
+            return sum_tile(kernel, xp, yp, _ones(y))
+        return sum_tile(kernel, xp, yp, weights)
+
+    def kernel_grad_sum(self, kernel, x, y, weights):
+        xp, yp = prepare(kernel, x, y)
+        return grad_tile(kernel, xp, yp, _ones(y) if weights is None else weights)
+
+    def kernel_hessian_sum(self, kernel, x, y, vectors):
+        xp, yp = prepare(kernel, x, y)
+        return hessian_tile(kernel, xp, yp, vectors)
+
+
+class BlockedSums(AbstractSumBackend):
+    """Exact sums streamed through (row_block × col_block) tiles (`flows.blocked_sums`):
+    memory O((N + M) · block), also under reverse-mode autodiff.
+
+    **Arguments:**
+    - `row_block`, `col_block`: tile sizes; default chosen from the problem size (tiles of
+      about 2^18 entries).
+    """
+
+    row_block: int | None = eqx.field(static=True, default=None)
+    col_block: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        for name in ("row_block", "col_block"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and value > 0):
+                raise ValueError(f"`{name}` must be a positive int or None, got {value!r}.")
+
+    def _run(self, tile, kernel, x, y, columns):
+        xp, yp = prepare(kernel, x, y)
+        fn = lambda x_tile, y_tile, c_tile: tile(kernel, x_tile, y_tile, c_tile)
+        return blocked_row_sums(fn, xp, (yp, columns), row_block=self.row_block, col_block=self.col_block)
+
+    def kernel_sum(self, kernel, x, y, weights):
+        return self._run(sum_tile, kernel, x, y, _ones(y) if weights is None else weights)
+
+    def kernel_grad_sum(self, kernel, x, y, weights):
+        return self._run(grad_tile, kernel, x, y, _ones(y) if weights is None else weights)
+
+    def kernel_hessian_sum(self, kernel, x, y, vectors):
+        return self._run(hessian_tile, kernel, x, y, vectors)
+
+
+class AutoSums(AbstractSumBackend):
+    """Exact sums, dense while N · M ≤ `dense_limit`, blocked above (the default backend).
+
+    **Arguments:**
+    - `dense_limit`: the largest N · M computed densely (default: one blocked tile,
+      `flows.blocked_sums.TILE_ENTRIES` = 2^18; above it cache-sized tiles are faster on the CI
+      CPU as well as smaller: 2x at N = M = 1000, measured by `experiments/bench_kernel_sums.py`).
+    """
+
+    dense_limit: int = eqx.field(static=True, default=TILE_ENTRIES)
+
+    def _pick(self, x: Array, y: Array) -> AbstractSumBackend:
+        return DenseSums() if x.shape[0] * y.shape[0] <= self.dense_limit else BlockedSums()
+
+    def kernel_sum(self, kernel, x, y, weights):
+        return self._pick(x, y).kernel_sum(kernel, x, y, weights)
+
+    def kernel_grad_sum(self, kernel, x, y, weights):
+        return self._pick(x, y).kernel_grad_sum(kernel, x, y, weights)
+
+    def kernel_hessian_sum(self, kernel, x, y, vectors):
+        return self._pick(x, y).kernel_hessian_sum(kernel, x, y, vectors)
+
+
+def _check_positive_int(name: str, value) -> None:
+    if not (isinstance(value, int) and value > 0):
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+
+
+class SlicedRieszApproximation(AbstractSumBackend):
+    """Sliced sums for the Riesz kernel $-\\|x - y\\|$ (`EnergyKernel(1.0)` only), O(P (N + M)
+    log M) (`flows.sliced_sums`; Hertrich et al., ICLR 2024). Error ~ √(d/P): Monte-Carlo over
+    the directions.
+
+    **Arguments:**
+    - `key`: the `jax.random` key the P directions are drawn from.
+    - `projections`: P (default 256).
+    """
+
+    key: Array
+    projections: int = eqx.field(static=True, default=256)
+
+    def __check_init__(self):
+        _check_positive_int("projections", self.projections)
+
+    def directions(self, dim: int, dtype) -> Array:
+        """The P unit directions used for points in $\\mathbb{R}^{dim}$."""
+        return sliced_sums.sphere_directions(self.key, self.projections, dim, dtype)
+
+    def _check(self, kernel):
+        if not isinstance(kernel, EnergyKernel) or (is_concrete(kernel.exponent) and float(kernel.exponent) != 1.0):
+            raise ValueError(
+                "`kernel` must be EnergyKernel(1.0) (the Riesz kernel with exponent 1) for the sliced "
+                f"backend, got {kernel!r}; use backend='auto' for other kernels."
+            )
+
+    def kernel_sum(self, kernel, x, y, weights):
+        self._check(kernel)
+        directions = self.directions(x.shape[1], x.dtype)
+        if weights is not None and weights.ndim == 2:
+            return jax.vmap(lambda w: sliced_sums.sliced_riesz_sum(x, y, w, directions), in_axes=1, out_axes=1)(weights)
+        return sliced_sums.sliced_riesz_sum(x, y, weights, directions)
+
+    def kernel_grad_sum(self, kernel, x, y, weights):
+        self._check(kernel)
+        return sliced_sums.sliced_riesz_grad_sum(x, y, weights, self.directions(x.shape[1], x.dtype))
+
+    def kernel_hessian_sum(self, kernel, x, y, vectors):
+        raise ValueError("`backend`: the sliced backend has no Hessian sums (the Riesz kernel's Hessian is singular); use 'auto'.")
+
+
+class RandomFeatureApproximation(AbstractSumBackend):
+    """Random Fourier feature sums for Gaussian, Laplace, IMQ kernels and sums of them,
+    O((N + M) D d) (`flows.random_features`). Error ~ k(0)/√D: Monte-Carlo over frequencies.
+    Laplace: values only (its feature gradients have infinite variance; a `ValueError` says so).
+
+    **Arguments:**
+    - `key`: the `jax.random` key the frequencies are drawn from.
+    - `features`: D, frequencies per kernel (default 1024; 2D features: cosines and sines).
+    """
+
+    key: Array
+    features: int = eqx.field(static=True, default=1024)
+
+    def __check_init__(self):
+        _check_positive_int("features", self.features)
+
+    def spectrum(self, kernel: AbstractKernel, dim: int, dtype) -> tuple[Array, Array]:
+        """Frequencies and amplitudes of $k_D$ for `kernel` in $\\mathbb{R}^{dim}$."""
+        return random_features.spectral_sample(kernel, self.key, self.features, dim, dtype)
+
+    def kernel_sum(self, kernel, x, y, weights):
+        return random_features.feature_sum(x, y, weights, *self.spectrum(kernel, x.shape[1], x.dtype))
+
+    def _check_smooth(self, kernel):
+        if random_features.has_laplace_part(kernel):
+            raise ValueError(
+                "`kernel`: random-feature gradients of the Laplace kernel have infinite variance (its "
+                "spectrum is Cauchy); use backend='auto' for Laplace gradients, 'features' for its values."
+            )
+
+    def kernel_grad_sum(self, kernel, x, y, weights):
+        self._check_smooth(kernel)
+        return random_features.feature_grad_sum(x, y, weights, *self.spectrum(kernel, x.shape[1], x.dtype))
+
+    def kernel_hessian_sum(self, kernel, x, y, vectors):
+        self._check_smooth(kernel)
+        return random_features.feature_hessian_sum(x, y, vectors, *self.spectrum(kernel, x.shape[1], x.dtype))
+
+
+BACKEND_NAMES = ("auto", "dense", "blocked", "sliced", "features")
+
+Backend = str | AbstractSumBackend
+"""A backend: one of `BACKEND_NAMES` or an `AbstractSumBackend` instance."""
+
+
+def resolve_backend(backend: Backend) -> AbstractSumBackend:
+    """The backend object for a name (or the object itself)."""
+    if isinstance(backend, AbstractSumBackend):
+        return backend
+    check_choice("backend", backend, BACKEND_NAMES)
+    if backend == "auto":
+        return AutoSums()
+    if backend == "dense":
+        return DenseSums()
+    if backend == "blocked":
+        return BlockedSums()
+    if backend == "sliced":
+        return SlicedRieszApproximation(jax.random.PRNGKey(0))
+    return RandomFeatureApproximation(jax.random.PRNGKey(0))
+
