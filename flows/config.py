@@ -69,6 +69,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -80,6 +81,7 @@ except ImportError:  # Python 3.10
 
 from . import registry_entries  # noqa: F401  (registers the built-in entries)
 from .gradient_descent import AbstractDiscreteSolver
+from .parametric_flow import AbstractParametricFlow
 from .registry import DIAGNOSTICS, FLOWS, INITIALS, KERNELS, SOLVERS, TARGETS, ConfigError, RunContext
 
 DEFAULTS: dict[str, Any] = {
@@ -264,7 +266,7 @@ def build(config: Mapping[str, Any]) -> Run:
     ctx = RunContext(key=jax.random.PRNGKey(c["seed"]))
     ctx.target = TARGETS.build(ctx, c["target"], "target")
     ctx.target.samples = np.asarray(ctx.target.samples, dtype=dtype)
-    ctx.y0 = jnp.asarray(INITIALS.build(ctx, c["initial"], "initial"), dtype=dtype)
+    ctx.y0 = _as_dtype(INITIALS.build(ctx, c["initial"], "initial"), dtype)
     ctx.kernel = KERNELS.build(ctx, c["kernel"], "kernel")
     ctx.flow = FLOWS.build(ctx, c["flow"], "flow")
     try:
@@ -274,11 +276,48 @@ def build(config: Mapping[str, Any]) -> Run:
     solver = SOLVERS.build(ctx, c["solver"], "solver")
     diagnostics = dict(ctx.flow.diagnostics())
     for name, table in c["diagnostics"].items():
-        diagnostics[name] = DIAGNOSTICS.build(ctx, table, f"diagnostics.{name}")
+        diagnostic = DIAGNOSTICS.build(ctx, table, f"diagnostics.{name}")
+        if isinstance(ctx.flow, AbstractParametricFlow) and table["kind"] not in STATE_DIAGNOSTICS:
+            diagnostic = OnGeneratedSamples(diagnostic, ctx.flow, display_latents(ctx))
+        diagnostics[name] = diagnostic
     t0, t1, saves = float(c["time"]["t0"]), float(c["time"]["t1"]), c["time"]["saves"]
     ts = _save_times(t0, t1, saves, solver)
     kwargs = dict(solver, t0=t0, t1=t1, ts=ts, diagnostics=diagnostics, key=ctx.subkey(2))
     return Run(config=c, context=ctx, simulate_kwargs=kwargs)
+
+
+STATE_DIAGNOSTICS = ("velocity_norm", "relative_dissipation_residual")
+"""Diagnostics of the flow's own state; for a parametric flow every other one sees generated samples."""
+DISPLAY_SAMPLES = 500
+
+
+class OnGeneratedSamples(eqx.Module):
+    """A particle diagnostic of a parametric flow's generated samples $G_\\theta(z)$ (on `latents`,
+    or the flow's fixed batch when None)."""
+
+    diagnostic: Any
+    flow: AbstractParametricFlow
+    latents: jax.Array | None
+
+    def __call__(self, t, y, args):
+        return self.diagnostic(t, self.flow.samples(y, self.latents), args)
+
+
+def display_latents(ctx: RunContext) -> jax.Array | None:
+    """The latents a parametric flow's samples are drawn on for diagnostics and figures: None (its
+    fixed batch), or in population mode `DISPLAY_SAMPLES` latents from key fold_in(key, 6)."""
+    flow = ctx.flow
+    if flow.latents is not None:
+        return None
+    k = flow.generator(ctx.y0).latent_dim
+    return jax.random.normal(ctx.subkey(6), (DISPLAY_SAMPLES, k), ctx.target_samples.dtype)
+
+
+def _as_dtype(y0, dtype):
+    """Particles as a `dtype` array; a generator (an equinox module) with its float arrays in `dtype`."""
+    if isinstance(y0, eqx.Module):
+        return jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, y0)
+    return jnp.asarray(y0, dtype=dtype)
 
 
 def _save_times(t0: float, t1: float, saves: int, solver: dict) -> np.ndarray:

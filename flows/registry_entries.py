@@ -14,9 +14,22 @@ import numpy as np
 import optax
 
 from . import diagnostics as diag
+from . import targets
+from .generators import AffineGenerator, GaussianMixtureGenerator, MLPGenerator
 from .gradient_descent import GradientDescent
 from .kernels import EnergyKernel, GaussianKernel, IMQKernel, LaplaceKernel, SumKernel, median_bandwidth
+from .ksd_flow import KSDFlow
+from .langevin_flow import LangevinFlow
 from .mmd_flow import MMDFlow
+from .mmd_gan import MLPCritic, MMDGAN, RandomFeatureCritic
+from .noise_schedules import ConstantSchedule, PiecewiseConstantSchedule, StepDecaySchedule
+from .noisy_mmd_flow import DiffusionMMDFlow, NoiseInjectedMMDFlow
+from .parametric_flow import GaussianTarget, ParametricMMDFlow
+from .pkgf import PKGF
+from .sinkhorn_flow import SinkhornFlow
+from .sliced_wasserstein_flow import SlicedWassersteinFlow
+from .sobolev_flow import KernelSobolevFlow
+from .svgd_flow import SVGDFlow
 from .registry import DIAGNOSTICS, FLOWS, INITIALS, KERNELS, SOLVERS, TARGETS, ConfigError, ResolvedTarget
 
 # ---------------------------------------------------------------- targets and initial states
@@ -62,7 +75,59 @@ def _load_npy(path: str) -> np.ndarray:
 @TARGETS.register("gaussian", "N(mean, cov) (or std * I): n samples; closed-form Gaussian diagnostics apply")
 def _target_gaussian(ctx, mean, n: int = 1000, cov=None, std=None):
     mean, cov = _gaussian_params(mean, cov, std)
-    return ResolvedTarget(_gaussian_samples(ctx.subkey(0), n, mean, cov), mean=mean, cov=cov)
+    density = targets.Gaussian(mean, cov) if np.linalg.eigvalsh(cov).min() > 0 else None  # a score for Langevin, SVGD, KSD
+    return ResolvedTarget(_gaussian_samples(ctx.subkey(0), n, mean, cov), mean=mean, cov=cov, source=density)
+
+
+def _sampled(ctx, target: targets.AbstractTarget, n: int, **known) -> ResolvedTarget:
+    """n samples of a `flows.targets` target (key `fold_in(key, 0)`); the target itself is the
+    `source`, so flows that need its score (Langevin, SVGD, KSD) can reach it."""
+    return ResolvedTarget(np.asarray(target.sample(ctx.subkey(0), n)), source=target, **known)
+
+
+@TARGETS.register("low_rank_gaussian", "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d")
+def _target_low_rank(ctx, mean, factor, n: int = 1000):
+    target = targets.LowRankGaussian(mean, factor)
+    cov = np.asarray(target.factor) @ np.asarray(target.factor).T
+    return _sampled(ctx, target, n, mean=np.asarray(target.mean), cov=cov)
+
+
+@TARGETS.register("mixture", "isotropic Gaussian mixture (means, stds, weights); has a score; mode diagnostics know its centres")
+def _target_mixture(ctx, means, stds=1.0, weights=None, n: int = 1000):
+    target = targets.GaussianMixture(means, stds, weights)
+    return _sampled(ctx, target, n, centres=np.asarray(target.means))
+
+
+@TARGETS.register("ring", "equal-weight Gaussians evenly spaced on a circle (the 8-Gaussians ring); has a score")
+def _target_ring(ctx, modes: int = 8, radius: float = 4.0, std: float = 0.3, n: int = 1000):
+    target = targets.GaussianMixture.ring(modes, radius, std)
+    return _sampled(ctx, target, n, centres=np.asarray(target.means))
+
+
+@TARGETS.register("symmetric_mixture", "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2 (MATH.md section 6); has a score")
+def _target_symmetric(ctx, theta, std: float = 1.0, n: int = 1000):
+    target = targets.GaussianMixture.symmetric(theta, std)
+    return _sampled(ctx, target, n, centres=np.asarray(target.means))
+
+
+@TARGETS.register("two_moons", "two interleaving half circles plus Gaussian noise (2-D, samples only)")
+def _target_two_moons(ctx, noise: float = 0.05, n: int = 1000):
+    return _sampled(ctx, targets.TwoMoons(noise), n)
+
+
+@TARGETS.register("rings", "concentric circles of the given radii plus Gaussian noise (2-D, samples only)")
+def _target_rings(ctx, radii=(1.0, 2.0, 3.0), noise: float = 0.05, n: int = 1000):
+    return _sampled(ctx, targets.Rings(tuple(float(r) for r in radii), noise), n)
+
+
+@TARGETS.register("checkerboard", "uniform on the black squares of a size x size board (2-D, samples only)")
+def _target_checkerboard(ctx, size: int = 4, n: int = 1000):
+    return _sampled(ctx, targets.Checkerboard(size), n)
+
+
+@TARGETS.register("spiral", "an Archimedean spiral plus Gaussian noise (2-D, samples only)")
+def _target_spiral(ctx, turns: float = 2.0, radius: float = 3.0, noise: float = 0.05, n: int = 1000):
+    return _sampled(ctx, targets.Spiral(turns, radius, noise), n)
 
 
 @TARGETS.register("npy", "samples from an (M, d) array in a .npy file")
@@ -80,6 +145,36 @@ def _initial_gaussian(ctx, n: int, mean=None, cov=None, std=None):
 @INITIALS.register("npy", "particles from an (N, d) array in a .npy file")
 def _initial_npy(ctx, path: str):
     return _load_npy(path)
+
+
+def _dtype():
+    return jnp.zeros(()).dtype
+
+
+@INITIALS.register("affine", "generator x = matrix z + offset (default scale * I_{d,k}, offset 0), for parametric flows")
+def _initial_affine(ctx, latent_dim: int | None = None, scale: float = 1.0, matrix=None, offset=None):
+    d = ctx.target_samples.shape[1]
+    k = d if latent_dim is None else latent_dim
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"`latent_dim` must be a positive integer, got {latent_dim!r}")
+    matrix = scale * np.eye(d, k) if matrix is None else np.asarray(matrix, dtype=float)
+    offset = np.zeros(d) if offset is None else np.asarray(offset, dtype=float)
+    return AffineGenerator(jnp.asarray(matrix, _dtype()), jnp.asarray(offset, _dtype()))
+
+
+@INITIALS.register("mlp", "MLP generator R^latent_dim -> R^d with random initial weights (key fold_in(key, 1))")
+def _initial_mlp(ctx, latent_dim: int = 2, width: int = 64, depth: int = 2, activation: str = "relu"):
+    d = ctx.target_samples.shape[1]
+    return MLPGenerator(latent_dim, d, width=width, depth=depth, activation=activation, key=ctx.subkey(1), dtype=_dtype())
+
+
+@INITIALS.register("mixture_means", "mixture generator: trainable means (given, or `components` from N(0, std^2 I)), fixed scale")
+def _initial_mixture_means(ctx, components: int = 8, scale: float = 0.3, std: float = 1.0, means=None):
+    if means is None:
+        if not isinstance(components, int) or components < 1:
+            raise ValueError(f"`components` must be a positive integer, got {components!r}")
+        means = std * jax.random.normal(ctx.subkey(1), (components, ctx.target_samples.shape[1]), _dtype())
+    return GaussianMixtureGenerator(jnp.asarray(means, _dtype()), scale)
 
 
 # ---------------------------------------------------------------- kernels
@@ -130,6 +225,104 @@ def _flow_mmd(ctx):
     return MMDFlow(ctx.target_samples, ctx.kernel)
 
 
+def _schedule(noise):
+    """A number, or a table: {kind = "constant", value}, {kind = "step_decay", initial, factor,
+    every}, {kind = "piecewise", values, boundaries}."""
+    if not isinstance(noise, dict):
+        return noise  # a number (or a bad value, which the flow reports)
+    kinds = {"constant": ConstantSchedule, "step_decay": StepDecaySchedule, "piecewise": PiecewiseConstantSchedule}
+    kind = noise.get("kind")
+    if kind not in kinds:
+        raise ValueError(f"`noise.kind` = {kind!r} is not a schedule; valid choices: {', '.join(kinds)}")
+    return kinds[kind](**{k: v for k, v in noise.items() if k != "kind"})
+
+
+def _density(ctx, flow: str) -> targets.AbstractTarget:
+    source = ctx.target.source
+    if not isinstance(source, targets.AbstractTarget) or not source.has_density:
+        with_score = ", ".join(n for n in ("gaussian", "mixture", "ring", "symmetric_mixture"))
+        raise ConfigError(f"flow {flow!r} needs the target's score: `target.kind` must be one of {with_score}.")
+    return source
+
+
+@FLOWS.register("noisy_mmd", "noise-injected MMD flow: GD on grad f(x + beta(t) u); noise a number or schedule table")
+def _flow_noisy_mmd(ctx, noise=0.1):
+    return NoiseInjectedMMDFlow(ctx.target_samples, ctx.kernel, _schedule(noise))
+
+
+@FLOWS.register("diffusion_mmd", "MMD flow SDE dX = -grad f dt + sqrt(2 beta(t)) dW; fixed-step diffrax solver")
+def _flow_diffusion_mmd(ctx, noise=0.01, brownian_tolerance: float | None = None):
+    return DiffusionMMDFlow(ctx.target_samples, ctx.kernel, _schedule(noise), brownian_tolerance)
+
+
+@FLOWS.register("sobolev", "kernel Sobolev descent (Mroueh et al. 2019); solver \"dense\" (Cholesky) or \"cg\"")
+def _flow_sobolev(ctx, regularization: float = 1e-3, solver: str = "dense", cg_rtol: float | None = None,
+                  cg_atol: float | None = None, cg_max_steps: int | None = None):
+    return KernelSobolevFlow(ctx.target_samples, ctx.kernel, regularization, solver, cg_rtol, cg_atol, cg_max_steps)
+
+
+@FLOWS.register("langevin", "overdamped Langevin SDE dX = grad log p dt + sqrt(2) dW (target with a density)")
+def _flow_langevin(ctx, brownian_tolerance: float | None = None):
+    return LangevinFlow(_density(ctx, "langevin"), brownian_tolerance)
+
+
+@FLOWS.register("svgd", "Stein variational gradient descent (Liu & Wang 2016; target with a density)")
+def _flow_svgd(ctx):
+    return SVGDFlow(_density(ctx, "svgd"), ctx.kernel)
+
+
+@FLOWS.register("ksd", "kernel Stein discrepancy descent (Korba et al. 2021; target with a density)")
+def _flow_ksd(ctx):
+    return KSDFlow(_density(ctx, "ksd"), ctx.kernel)
+
+
+@FLOWS.register("sliced_wasserstein", "sliced Wasserstein flow over n_projections random directions (key fold_in(key, 4))")
+def _flow_sliced(ctx, n_projections: int = 50, resample: bool = False):
+    return SlicedWassersteinFlow(ctx.target_samples, n_projections, ctx.subkey(4), resample)
+
+
+@FLOWS.register("sinkhorn", "Sinkhorn divergence flow (Feydy et al. 2019; ott-jax)")
+def _flow_sinkhorn(ctx, epsilon: float = 0.1, threshold: float = 1e-6, max_iterations: int = 2000):
+    return SinkhornFlow(ctx.target_samples, epsilon, threshold, max_iterations)
+
+
+def _parametric_target(ctx, population: bool):
+    """Target samples, or in population mode the exact Gaussian (needs `target.kind = "gaussian"`)."""
+    if not population:
+        return ctx.target_samples
+    if ctx.target.mean is None:
+        raise ConfigError("`flow.population = true` needs a Gaussian target (`target.kind = \"gaussian\"`).")
+    return GaussianTarget(ctx.target.mean, ctx.target.cov)
+
+
+def _latents(ctx, latents: int, population: bool):
+    """A fixed batch of `latents` N(0, I_k) latents (key fold_in(key, 4)); none in population mode."""
+    if population:
+        return None
+    if isinstance(latents, bool) or not isinstance(latents, int) or latents < 1:
+        raise ValueError(f"`latents` must be a positive integer (the fixed latent batch size), got {latents!r}")
+    return jax.random.normal(ctx.subkey(4), (latents, ctx.y0.latent_dim), ctx.target_samples.dtype)
+
+
+@FLOWS.register("parametric_mmd", "MMD flow of a generator's parameters (an `initial` generator); population = exact Gaussian")
+def _flow_parametric_mmd(ctx, latents: int = 256, fresh_latents: int | None = None, population: bool = False):
+    return ParametricMMDFlow(
+        ctx.y0, _parametric_target(ctx, population), ctx.kernel,
+        latents=_latents(ctx, latents, population), fresh_latents=fresh_latents,
+    )
+
+
+@FLOWS.register("pkgf", "parametric kernel gradient flow: natural gradient in the RKHS metric (reg, solve, penalty)")
+def _flow_pkgf(ctx, reg: float = 1e-3, solve: str = "cg", penalty: str = "parameter", latents: int = 256,
+               fresh_latents: int | None = None, population: bool = False, cg_rtol: float = 1e-8,
+               cg_atol: float = 1e-12, cg_max_steps: int | None = None):
+    return PKGF(
+        ctx.y0, _parametric_target(ctx, population), ctx.kernel, reg=reg, solve=solve, penalty=penalty,
+        latents=_latents(ctx, latents, population), fresh_latents=fresh_latents,
+        cg_rtol=cg_rtol, cg_atol=cg_atol, cg_max_steps=cg_max_steps,
+    )
+
+
 # ---------------------------------------------------------------- solvers
 
 
@@ -171,6 +364,28 @@ def _solver_sgd(ctx, learning_rate: float, momentum: float | None = None, nester
 @SOLVERS.register("adam", "optax Adam fed -v as the gradient; one iteration per `step` of time")
 def _solver_adam(ctx, learning_rate: float, b1: float = 0.9, b2: float = 0.999, step: float = 1.0):
     return {"solver": GradientDescent(step=step, optimizer=optax.adam(learning_rate, b1, b2))}
+
+
+_OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
+
+
+@SOLVERS.register("mmd_gan", "MMD GAN game: critic ascent (random features or MLP), then a generator step")
+def _solver_mmd_gan(ctx, generator_lr: float = 1e-2, critic_lr: float = 1e-2, optimizer: str = "sgd",
+                    critic: str = "random_features", num_features: int = 128, bandwidth="median", width: int = 64,
+                    depth: int = 2, n_critic: int = 5, gradient_penalty: float = 1.0, reg: float = 1e-3,
+                    step: float = 1.0):
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(f"`optimizer` = {optimizer!r} is not valid; valid choices: {', '.join(_OPTIMIZERS)}")
+    d, dtype, key = ctx.target_samples.shape[1], ctx.target_samples.dtype, ctx.subkey(5)
+    if critic == "random_features":
+        made = RandomFeatureCritic(d, num_features, _bandwidth(ctx, bandwidth), key=key, dtype=dtype)
+    elif critic == "mlp":
+        made = MLPCritic(d, width=width, depth=depth, key=key, dtype=dtype)
+    else:
+        raise ValueError(f"`critic` = {critic!r} is not valid; valid choices: random_features, mlp")
+    opt = _OPTIMIZERS[optimizer]
+    return {"solver": MMDGAN(made, opt(generator_lr), opt(critic_lr), n_critic=n_critic,
+                             gradient_penalty=gradient_penalty, reg=reg, step=step)}
 
 
 # ---------------------------------------------------------------- diagnostics

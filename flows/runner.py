@@ -20,10 +20,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax
+
 from . import config as config_module
 from ._io import atomic_path
 from .animation import animate_particles
 from .checkpoint import Checkpoint
+from .parametric_flow import AbstractParametricFlow
 from .plots import plot_diagnostics, plot_final_state
 from .registry import ConfigError
 from .simulate import simulate
@@ -71,7 +74,7 @@ def write_outputs(run: config_module.Run, trajectory: Trajectory, out: Path) -> 
     options = run.config["output"]
     target = run.context.target_samples
     projection, dims = _view(options, target.shape[1])
-    plot_final_state(trajectory, out / "final_state.png", target=target, projection=projection, dims=dims)
+    plot_final_state(particle_view(run, trajectory), out / "final_state.png", target=target, projection=projection, dims=dims)
     if options["animation"]:
         animate(run, trajectory, out / f"animation.{options['animation']}")
 
@@ -83,14 +86,23 @@ def _view(options: dict, d: int) -> tuple[str | None, tuple[int, int]]:
     return None, tuple(options["projection"])
 
 
+def particle_view(run: config_module.Run, trajectory: Trajectory) -> Trajectory:
+    """The trajectory as particle clouds: for a parametric flow its generated samples at every
+    saved time (`config.display_latents`)."""
+    if not isinstance(run.flow, AbstractParametricFlow):
+        return trajectory
+    return run.flow.sample_trajectory(trajectory, config_module.display_latents(run.context))
+
+
 def animate(run: config_module.Run, trajectory: Trajectory, path: Path, **overrides) -> Path:
     """The animation `output` describes (keys of `overrides` replace its options)."""
     options = {**run.config["output"], **{k: v for k, v in overrides.items() if v is not None}}
     flow = run.flow
+    parametric = isinstance(flow, AbstractParametricFlow)  # drawn as generated samples, without arrows
     projection, dims = _view(options, run.context.target_samples.shape[1])
     diagnostic = options["diagnostic"] if options["diagnostic"] in trajectory.diagnostics else None
     return animate_particles(
-        trajectory,
+        particle_view(run, trajectory),
         path,
         target=run.context.target_samples,
         diagnostic=diagnostic,
@@ -101,8 +113,8 @@ def animate(run: config_module.Run, trajectory: Trajectory, path: Path, **overri
         figsize=tuple(options["size"]),
         dpi=int(options["dpi"]),
         flow=flow,
-        witness=bool(options["witness"]) and hasattr(flow, "kernel") and hasattr(flow, "target"),
-        arrows=bool(options["arrows"]),
+        witness=bool(options["witness"]) and hasattr(flow, "kernel") and isinstance(getattr(flow, "target", None), jax.Array),
+        arrows=bool(options["arrows"]) and not parametric,
     )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import flows
-from flows import config, registry
+from flows import config, registry, runner
 from flows.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,9 +142,12 @@ def test_bad_configs_name_the_key_and_run_nothing(tmp_path, capsys, change, mess
 
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments" / "configs").glob("*.toml")), ids=lambda p: p.stem)
 def test_example_configs_are_valid(path):
-    run = config.build(config.load(path))  # builds every object, runs nothing
-    assert run.y0.shape[1] == run.context.target_samples.shape[1]
-    assert "mmd2" in run.simulate_kwargs["diagnostics"]
+    run = config.build({**config.load(path), "dtype": "float64"})  # builds every object, runs nothing (float64: the test session's mode)
+    assert config.resolve(run.config) == run.config  # the resolved config is complete
+    particles = runner.particle_view(run, flows.Trajectory(ts=np.zeros(1), ys=jax.tree_util.tree_map(lambda a: a[None], run.y0))).state(0)
+    assert particles.ndim == 2 and particles.shape[1] == run.context.target_samples.shape[1]
+    for name, diagnostic in run.simulate_kwargs["diagnostics"].items():  # each applies to the run's state (traced only)
+        assert jax.eval_shape(diagnostic, run.simulate_kwargs["t0"], run.y0, None).dtype == jnp.float64, name
 
 
 def test_list_names_every_registered_entry(capsys):
