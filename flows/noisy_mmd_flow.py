@@ -22,6 +22,7 @@ Randomness comes only from the `key` given to `simulate`: same key, same traject
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
@@ -61,7 +62,30 @@ def gaussian_smoothed_kernel(kernel: AbstractKernel, beta: Array, dim: int) -> S
     return SumKernel(smoothed, scaled)
 
 
-class NoiseInjectedMMDFlow(AbstractFlow):
+class AbstractNoisyMMDFlow(AbstractFlow):
+    """What the two noisy MMD flows share: target samples, a kernel, a noise level $\\beta(t)$,
+    and their diagnostics `mmd2` (V-statistic to the target) and `noise_level` $\\beta(t)$."""
+
+    target: eqx.AbstractVar[Float[Array, "m d"]]
+    kernel: eqx.AbstractVar[AbstractKernel]
+    noise: eqx.AbstractVar[NoiseSchedule]
+
+    def check_state(self, y0):
+        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
+
+    def mmd2(self, t, y, args):
+        """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
+        return mmd2_unchecked(y, self.target.astype(y.dtype), self.kernel)
+
+    def noise_level(self, t, y, args):
+        """$\\beta(t)$."""
+        return jnp.asarray(self.noise(t), y.dtype)
+
+    def diagnostics(self) -> dict[str, Diagnostic]:
+        return {"mmd2": self.mmd2, "noise_level": self.noise_level}
+
+
+class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):
     r"""Noise-injected MMD flow (Arbel et al. 2019): the discrete engine steps
     $x \leftarrow x - \gamma \nabla f(x + \beta(t) u)$ with fresh $u \sim \mathcal N(0, I)$ from the
     per-iteration key; a diffrax solver integrates the averaged drift
@@ -86,9 +110,6 @@ class NoiseInjectedMMDFlow(AbstractFlow):
         self.kernel = _check_kernel(kernel)
         self.noise = as_schedule("noise", noise)
 
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
-
     def drift(self, t, y, args):
         smoothed = gaussian_smoothed_kernel(self.kernel, self.noise(t), y.shape[1])
         return -witness_grad_unchecked(y, y, self.target.astype(y.dtype), smoothed)
@@ -98,19 +119,8 @@ class NoiseInjectedMMDFlow(AbstractFlow):
         u = jax.random.normal(key, y.shape, y.dtype)
         return -witness_grad_unchecked(y + self.noise(t) * u, y, self.target.astype(y.dtype), self.kernel)
 
-    def mmd2(self, t, y, args):
-        """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
-        return mmd2_unchecked(y, self.target.astype(y.dtype), self.kernel)
 
-    def noise_level(self, t, y, args):
-        """$\\beta(t)$."""
-        return jnp.asarray(self.noise(t), y.dtype)
-
-    def diagnostics(self) -> dict[str, Diagnostic]:
-        return {"mmd2": self.mmd2, "noise_level": self.noise_level}
-
-
-class DiffusionMMDFlow(AbstractFlow):
+class DiffusionMMDFlow(AbstractNoisyMMDFlow):
     r"""The diffusion MMD flow $dX = -\nabla f_{\mu_t,\nu}(X)\,dt + \sqrt{2\beta(t)}\,dW_t$, an SDE
     with additive noise for diffrax's SDE solvers (`MATH.md` section 3).
 
@@ -138,9 +148,6 @@ class DiffusionMMDFlow(AbstractFlow):
             check_positive("brownian_tolerance", brownian_tolerance)
         self.brownian_tolerance = brownian_tolerance
 
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
-
     def drift(self, t, y, args):
         return -witness_grad_unchecked(y, y, self.target.astype(y.dtype), self.kernel)
 
@@ -158,14 +165,3 @@ class DiffusionMMDFlow(AbstractFlow):
             "e.g. solver=diffrax.Euler(), dt0=0.1 (Euler-Maruyama). For Arbel et al.'s discrete noisy scheme "
             "use NoiseInjectedMMDFlow with flows.GradientDescent."
         )
-
-    def mmd2(self, t, y, args):
-        """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
-        return mmd2_unchecked(y, self.target.astype(y.dtype), self.kernel)
-
-    def noise_level(self, t, y, args):
-        """$\\beta(t)$."""
-        return jnp.asarray(self.noise(t), y.dtype)
-
-    def diagnostics(self) -> dict[str, Diagnostic]:
-        return {"mmd2": self.mmd2, "noise_level": self.noise_level}
