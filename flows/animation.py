@@ -10,7 +10,9 @@ the target's mean.
 
 Frames are drawn one at a time on a single matplotlib figure (Agg canvas, no pyplot state) and
 handed to the writer as they are drawn; the MP4 writer streams them to ffmpeg, so memory stays
-bounded however long the run. The file is written atomically.
+bounded however long the run. Pillow's GIF encoder keeps every frame until the file is closed (it
+stores only what changes between frames), so a GIF's memory grows with `frames` x frame size: cap
+it with `frames=`, or write MP4 for long runs. The file is written atomically.
 """
 
 from __future__ import annotations
