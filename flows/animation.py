@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 from ._io import atomic_path
 from .kernel_sums import kernel_sum
-from .mmd import witness_weights
+from .mmd import witness_unchecked
 from .projection import view_for
 from .trajectory import Trajectory
 
@@ -51,12 +51,6 @@ def _limits(points: Sequence[np.ndarray], margin: float = 0.05) -> tuple[tuple[f
     lo, hi = stacked.min(axis=0), stacked.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1e-12)
     return (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
-
-
-@eqx.filter_jit
-def _witness_on(z, x, y, kernel):
-    points, weights = witness_weights(x, y)
-    return kernel_sum(kernel, z, points, weights)
 
 
 @eqx.filter_jit
@@ -177,7 +171,7 @@ def animate_particles(
                 cloud.set_offsets(shown)
                 if heat is not None:
                     y = jnp.asarray(points)
-                    f = _witness_on(jnp.asarray(plane, y.dtype), y, flow.target.astype(y.dtype), flow.kernel)
+                    f = witness_unchecked(jnp.asarray(plane, y.dtype), y, flow.target.astype(y.dtype), flow.kernel)
                     f = np.asarray(f).reshape(gx.shape)
                     bound = max(float(np.abs(f).max()), 1e-12)
                     heat.set_data(f)

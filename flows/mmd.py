@@ -51,15 +51,6 @@ def mmd2_unchecked(
     )
 
 
-def witness_weights(x: Array, y: Array) -> tuple[Array, Array]:
-    """Stacked points $(x; y)$ and weights $(1/N, \\dots; -1/M, \\dots)$: $f(z) = \\sum_p w_p k(p, z)$."""
-    points = jnp.concatenate([x, y])
-    weights = jnp.concatenate(
-        [jnp.full(x.shape[0], 1.0 / x.shape[0], x.dtype), jnp.full(y.shape[0], -1.0 / y.shape[0], x.dtype)]
-    )
-    return points, weights
-
-
 @eqx.filter_jit
 def witness_grad_unchecked(z: Array, x: Array, y: Array, kernel: AbstractKernel, backend: Backend = "auto") -> Array:
     """`witness_grad` without argument checks: $\\frac1N\\sum_l \\nabla k(x_l, z) - \\frac1M\\sum_j \\nabla k(y_j, z)$,
@@ -70,7 +61,8 @@ def witness_grad_unchecked(z: Array, x: Array, y: Array, kernel: AbstractKernel,
 
 
 @eqx.filter_jit
-def _witness(z: Array, x: Array, y: Array, kernel: AbstractKernel, backend: Backend) -> Array:
+def witness_unchecked(z: Array, x: Array, y: Array, kernel: AbstractKernel, backend: Backend = "auto") -> Array:
+    """`witness` without argument checks: $\\frac1N\\sum_l k(x_l, z) - \\frac1M\\sum_j k(y_j, z)$."""
     return kernel_sum(kernel, z, x, backend=backend) / x.shape[0] - kernel_sum(kernel, z, y, backend=backend) / y.shape[0]
 
 
@@ -113,7 +105,7 @@ def witness(
     (`backend` as in `mmd2`)."""
     x, y = _check_pair(x, y)
     z = check_points("z", z, dim=x.shape[1], dim_name="x")
-    return _witness(z, x, y, kernel, resolve_backend(backend))
+    return witness_unchecked(z, x, y, kernel, resolve_backend(backend))
 
 
 def witness_grad(
