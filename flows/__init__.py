@@ -26,6 +26,7 @@ from .mmd_flow import MMDFlow
 from .plots import plot_convergence
 from .simulate import FlowDivergedError, simulate
 from .trajectory import Trajectory
+from ._io import atomic_path
 
 # parametric flows (generators, parametric MMD flow, PKGF, MMD GAN game)
 from .generators import AffineGenerator, GaussianMixtureGenerator, MLPGenerator, push_forward
@@ -77,6 +78,7 @@ __all__ = [
     "SumKernel",
     "Trajectory",
     "animate_particles",
+    "atomic_path",
     "diagnostics",
     "energy_distance",
     "gaussian_kernel_expectation",
