@@ -30,7 +30,9 @@ from ._io import atomic_path
 
 # parametric flows (generators, parametric MMD flow, PKGF, MMD GAN game)
 from .generators import AffineGenerator, GaussianMixtureGenerator, MLPGenerator, push_forward
-from .mmd_gan import AbstractCritic, MLPCritic, MMDGAN, RandomFeatureCritic
+from .adversarial_game import AbstractAdversarialGame
+from .critics import AbstractCritic, MLPCritic, RandomFeatureCritic
+from .mmd_gan import MMDGAN
 from .parametric_flow import AbstractParametricFlow, GaussianTarget, ParametricMMDFlow
 from .pkgf import PKGF
 # diagnostics, exporters, checkpoints, the command line
@@ -94,6 +96,7 @@ __all__ = [
     "witness",
     "witness_grad",
     # parametric flows
+    "AbstractAdversarialGame",
     "AbstractCritic",
     "AbstractParametricFlow",
     "AffineGenerator",

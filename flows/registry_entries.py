@@ -21,7 +21,8 @@ from .kernels import EnergyKernel, GaussianKernel, IMQKernel, LaplaceKernel, Sum
 from .ksd_flow import KSDFlow
 from .langevin_flow import LangevinFlow
 from .mmd_flow import MMDFlow
-from .mmd_gan import MLPCritic, MMDGAN, RandomFeatureCritic
+from .critics import MLPCritic, RandomFeatureCritic
+from .mmd_gan import MMDGAN
 from .noise_schedules import ConstantSchedule, PiecewiseConstantSchedule, StepDecaySchedule
 from .noisy_mmd_flow import DiffusionMMDFlow, NoiseInjectedMMDFlow
 from .parametric_flow import GaussianTarget, ParametricMMDFlow
