@@ -59,6 +59,10 @@ class SinkhornFlow(AbstractGradientFlow):
             y,
             self.target.astype(y.dtype),
             epsilon=jnp.asarray(self.epsilon, y.dtype),
+            # uniform weights in the particles' dtype: ott's defaults follow the global float
+            # width, and a float32 cloud under jax_enable_x64 would mix float32 and float64
+            a=jnp.full(y.shape[0], 1.0 / y.shape[0], y.dtype),
+            b=jnp.full(self.target.shape[0], 1.0 / self.target.shape[0], y.dtype),
             solve_kwargs={"threshold": self.threshold, "max_iterations": self.max_iterations},
         )
         return divergence

@@ -137,6 +137,11 @@ def test_sinkhorn_divergence_and_its_gradient_against_a_numpy_sinkhorn():
     grad = (2 * plan_xy[..., None] * (x[:, None] - y[None])).sum(1) - (2 * plan_xx[..., None] * (x[:, None] - x[None])).sum(1)
     np.testing.assert_allclose(drift, -len(x) * grad, rtol=1e-5, atol=1e-7)
 
+    # float32 particles under jax_enable_x64 (ott's default weights follow the global width)
+    drift32 = flow.drift(0.0, jnp.asarray(x, jnp.float32), None)
+    assert drift32.dtype == jnp.float32
+    np.testing.assert_allclose(drift32, -len(x) * grad, rtol=1e-3, atol=1e-4)
+
 
 @pytest.mark.slow  # the drift and energy are checked against NumPy above; this runs the flow
 def test_sinkhorn_flow_decreases_the_divergence():
