@@ -14,8 +14,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_points, check_positive
-from .flow import AbstractFlow, Diagnostic
-from .sde import additive_noise_terms, require_key
+from .flow import Diagnostic
+from .sde import AbstractAdditiveNoiseFlow
 from .targets import AbstractTarget
 
 
@@ -31,7 +31,7 @@ def check_target_with_score(target) -> AbstractTarget:
     return target
 
 
-class LangevinFlow(AbstractFlow):
+class LangevinFlow(AbstractAdditiveNoiseFlow):
     r"""Langevin SDE $dX = \nabla\log\pi(X)\,dt + \sqrt{2}\,dW$ for a batch of independent particles.
 
     **Arguments:**
@@ -45,6 +45,8 @@ class LangevinFlow(AbstractFlow):
 
     target: AbstractTarget
     brownian_tolerance: float | None = None
+    sde_name = "Langevin dynamics"
+    euler_hint = "dt0=0.01 (the unadjusted Langevin algorithm)."
 
     def __init__(self, target: AbstractTarget, brownian_tolerance: float | None = None):
         self.target = check_target_with_score(target)
@@ -62,15 +64,6 @@ class LangevinFlow(AbstractFlow):
         """The diffusion coefficient $\\sqrt 2$."""
         return jnp.sqrt(2.0)
 
-    def terms(self, t0, t1, key, y0):
-        key = require_key(key, "Langevin dynamics")
-        return additive_noise_terms(self.drift, self.noise_scale, t0, t1, key, y0, self.brownian_tolerance)
-
-    def discrete_drift(self, t, y, args, key):
-        raise ValueError(
-            "`solver`: Langevin dynamics is an SDE; integrate it with a diffrax solver and a fixed step, e.g. "
-            "solver=diffrax.Euler(), dt0=0.01 (the unadjusted Langevin algorithm)."
-        )
 
     def mean_log_prob(self, t, y, args):
         """$\\frac1N\\sum_i \\log\\pi(x_i)$."""

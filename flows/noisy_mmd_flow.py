@@ -32,7 +32,7 @@ from .flow import AbstractFlow, Diagnostic
 from .kernels import AbstractKernel, GaussianKernel, SumKernel
 from .mmd import mmd2_unchecked, witness_grad_unchecked
 from .noise_schedules import NoiseSchedule, as_schedule
-from .sde import additive_noise_terms, require_key
+from .sde import AbstractAdditiveNoiseFlow, require_key
 
 
 def _check_kernel(kernel) -> AbstractKernel:
@@ -120,7 +120,7 @@ class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):
         return -witness_grad_unchecked(y + self.noise(t) * u, y, self.target.astype(y.dtype), self.kernel)
 
 
-class DiffusionMMDFlow(AbstractNoisyMMDFlow):
+class DiffusionMMDFlow(AbstractNoisyMMDFlow, AbstractAdditiveNoiseFlow):
     r"""The diffusion MMD flow $dX = -\nabla f_{\mu_t,\nu}(X)\,dt + \sqrt{2\beta(t)}\,dW_t$, an SDE
     with additive noise for diffrax's SDE solvers (`MATH.md` section 3).
 
@@ -139,6 +139,9 @@ class DiffusionMMDFlow(AbstractNoisyMMDFlow):
     kernel: AbstractKernel
     noise: NoiseSchedule
     brownian_tolerance: float | None = None
+    sde_name = "the diffusion MMD flow"
+    euler_hint = ("dt0=0.1 (Euler-Maruyama). For Arbel et al.'s discrete noisy scheme use NoiseInjectedMMDFlow "
+                  "with flows.GradientDescent.")
 
     def __init__(self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, noise, brownian_tolerance=None):
         self.target = check_points("target", target)
@@ -155,13 +158,3 @@ class DiffusionMMDFlow(AbstractNoisyMMDFlow):
         """The diffusion coefficient $\\sqrt{2\\beta(t)}$."""
         return jnp.sqrt(2 * self.noise(t))
 
-    def terms(self, t0, t1, key, y0):
-        key = require_key(key, "the diffusion MMD flow")
-        return additive_noise_terms(self.drift, self.noise_scale, t0, t1, key, y0, self.brownian_tolerance)
-
-    def discrete_drift(self, t, y, args, key):
-        raise ValueError(
-            "`solver`: the diffusion MMD flow is an SDE; integrate it with a diffrax solver and a fixed step, "
-            "e.g. solver=diffrax.Euler(), dt0=0.1 (Euler-Maruyama). For Arbel et al.'s discrete noisy scheme "
-            "use NoiseInjectedMMDFlow with flows.GradientDescent."
-        )

@@ -11,6 +11,7 @@ the same Brownian path at every step size, which is what strong-order measuremen
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 
 import diffrax
@@ -19,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, PyTree
+
+from .flow import AbstractFlow
 
 
 def require_key(key: Array | None, flow_name: str) -> Array:
@@ -64,3 +67,30 @@ class _DiagonalNoise(eqx.Module):
 
     def __call__(self, t, y, args):
         return lx.DiagonalLinearOperator(jnp.full_like(y, self.noise_scale(t)))
+
+
+class AbstractAdditiveNoiseFlow(AbstractFlow):
+    r"""A flow that is an SDE with additive noise, $dY = v(t, Y)\,dt + g(t)\,dW_t$: its diffrax terms
+    are `additive_noise_terms` and it has no gradient-descent scheme.
+
+    Subclasses give `noise_scale` ($g$), the field `brownian_tolerance`, and the class variables
+    `sde_name` (for messages) and `euler_hint` (how to run it with Euler-Maruyama).
+    """
+
+    brownian_tolerance: eqx.AbstractVar[float | None]
+    sde_name: eqx.AbstractClassVar[str]
+    euler_hint: eqx.AbstractClassVar[str]
+
+    @abc.abstractmethod
+    def noise_scale(self, t: Array) -> Array:
+        """The diffusion coefficient $g(t)$."""
+
+    def terms(self, t0, t1, key, y0):
+        key = require_key(key, self.sde_name)
+        return additive_noise_terms(self.drift, self.noise_scale, t0, t1, key, y0, self.brownian_tolerance)
+
+    def discrete_drift(self, t, y, args, key):
+        raise ValueError(
+            f"`solver`: {self.sde_name} is an SDE; integrate it with a diffrax solver and a fixed step, "
+            f"e.g. solver=diffrax.Euler(), {self.euler_hint}"
+        )
