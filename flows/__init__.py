@@ -61,6 +61,10 @@ from .sum_backends import (
     RandomFeatureApproximation,
     SlicedRieszApproximation,
 )
+# issue 7, benign-landscape experiment: the WGAN-GP game, multi-start landscapes, mixture closed form
+from .closed_forms import gaussian_mixture_mmd2
+from .landscape import MultiStartGradientFlow, hessian_spectra
+from .wgan_gp import WGANGP
 
 __version__ = "0.1.0"
 
@@ -145,4 +149,9 @@ __all__ = [
     "SlicedRieszApproximation",
     "particle_sharding",
     "shard_particles",
+    # issue 7, benign landscape
+    "MultiStartGradientFlow",
+    "WGANGP",
+    "gaussian_mixture_mmd2",
+    "hessian_spectra",
 ]
