@@ -63,6 +63,7 @@ from .sum_backends import (
 )
 # issue 7, benign-landscape experiment: the WGAN-GP game, multi-start landscapes, mixture closed form
 from .closed_forms import gaussian_mixture_mmd2
+from .generators import SymmetricMixtureGenerator
 from .landscape import MultiStartGradientFlow, hessian_spectra
 from .wgan_gp import WGANGP
 
@@ -151,6 +152,7 @@ __all__ = [
     "shard_particles",
     # issue 7, benign landscape
     "MultiStartGradientFlow",
+    "SymmetricMixtureGenerator",
     "WGANGP",
     "gaussian_mixture_mmd2",
     "hessian_spectra",

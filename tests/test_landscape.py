@@ -99,3 +99,18 @@ def test_bad_arguments_raise_value_error():
     with pytest.raises(ValueError, match="weights"):
         flows.gaussian_mixture_mmd2(-jnp.ones(1), jnp.zeros((1, 2)), jnp.eye(2)[None], jnp.ones(1), jnp.zeros((1, 2)),
                                     jnp.eye(2)[None], flows.GaussianKernel(1.0))
+
+
+def test_symmetric_mixture_generator_pushes_to_the_mixture():
+    """SymmetricMixtureGenerator: x = sign(z_0) theta + z_1..d exactly, and 20000 samples have mean ~0
+    and covariance ~I + theta theta^T (|error| < 0.06)."""
+    theta = jnp.array([1.5, -0.5])
+    generator = flows.SymmetricMixtureGenerator(theta)
+    assert generator.latent_dim == 3
+    z = np.asarray(jax.random.normal(jax.random.PRNGKey(4), (20000, 3)))
+    x = np.asarray(flows.push_forward(generator, jnp.asarray(z)))
+    np.testing.assert_allclose(x, np.sign(z[:, :1]) * np.asarray(theta) + z[:, 1:], atol=1e-14)
+    assert np.abs(x.mean(0)).max() < 0.06
+    assert np.abs(np.cov(x.T) - (np.eye(2) + np.outer(theta, theta))).max() < 0.06
+    with pytest.raises(ValueError, match="`theta`"):
+        flows.SymmetricMixtureGenerator(jnp.zeros((2, 2)))
