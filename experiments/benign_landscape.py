@@ -174,14 +174,11 @@ def gradient_norms(objective, points):
     return flows.MultiStartGradientFlow(objective).gradient_norm(0.0, points, None)
 
 
-def curvature(objective, theta) -> float:
-    """lambda_max of the Hessian at `theta`."""
-    return float(flows.hessian_spectra(objective, theta[None])[0, -1])
-
-
-def safe_step(objective, theta_star, starts) -> float:
-    """1 / the largest Hessian eigenvalue at theta* and at the starts: GD's step (and the flow's time unit)."""
-    return 1.0 / max(curvature(objective, theta_star), float(flows.hessian_spectra(objective, starts)[:, -1].max()))
+def curvatures(objective, theta_star, starts) -> tuple[float, float]:
+    """(lambda_max at theta*, the step 1 / the largest lambda_max at theta* and at the starts): GD's
+    step and the flow's time unit."""
+    top = flows.hessian_spectra(objective, jnp.concatenate([theta_star[None], starts]))[:, -1]
+    return float(top[0]), 1.0 / float(top.max())
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -210,18 +207,17 @@ def summarize(problem, objective, traj, step, scale_max, tolerance: float = TOLE
     success = errors[-1] <= tolerance
     first = np.where(success, np.argmax(errors <= tolerance, axis=0), -1)
     iterations = np.asarray(traj.ts)[first[success]] / step
-    failed = ys[-1][~success]
     # a failure has stalled when |grad F| <= 1e-6 lambda_max (1 + |theta*|): at a local minimum (Hessian
     # positive semi-definite, not flat; the landscape is not benign) or else at a saddle or on a
     # plateau; otherwise it is still moving: escaping (|theta| still growing over the second half of
-    # the run, beyond 2 |theta*|) or slow
-    gradient = np.asarray(gradient_norms(objective, jnp.asarray(failed))) if len(failed) else np.zeros(0)
-    stationary = gradient <= 1e-6 * scale_max * (1 + np.linalg.norm(reference))
-    spectra = flows.hessian_spectra(objective, failed) if len(failed) else np.zeros((0, ys.shape[-1]))
-    local_minimum = stationary & (spectra[:, 0] >= -FLAT * scale_max) & (spectra[:, -1] > FLAT * scale_max) if len(failed) else np.zeros(0, bool)
+    # the run, beyond 2 |theta*|) or slow. (Computed at every end point: one shape, one compile.)
+    end = jnp.asarray(ys[-1])
+    stationary = ~success & (np.asarray(gradient_norms(objective, end)) <= 1e-6 * scale_max * (1 + np.linalg.norm(reference)))
+    spectra = flows.hessian_spectra(objective, end)
+    local_minimum = stationary & (spectra[:, 0] >= -FLAT * scale_max) & (spectra[:, -1] > FLAT * scale_max)
     half = int(np.argmin(np.abs(np.asarray(traj.ts) - 0.5 * np.asarray(traj.ts)[-1])))
-    norms_end, norms_half = np.linalg.norm(failed, axis=1), np.linalg.norm(ys[half][~success], axis=1)
-    escaping = ~stationary & (norms_end > 1.05 * norms_half) & (norms_end > 2 * np.linalg.norm(reference))
+    norms_end, norms_half = np.linalg.norm(ys[-1], axis=1), np.linalg.norm(ys[half], axis=1)
+    escaping = ~success & ~stationary & (norms_end > 1.05 * norms_half) & (norms_end > 2 * np.linalg.norm(reference))
     values = np.asarray(traj.diagnostics["objective"])[:, first_start:]
     final = values[-1]
     return {
@@ -231,7 +227,7 @@ def summarize(problem, objective, traj, step, scale_max, tolerance: float = TOLE
         "start_mmd2_median": float(np.median(values[0])),
         "iterations_to_success_median": float(np.median(iterations)) if success.any() else None,
         "failures": {"local_minimum": int(local_minimum.sum()), "stalled": int((stationary & ~local_minimum).sum()),
-                     "escaping": int(escaping.sum()), "slow": int((~stationary & ~escaping).sum())},
+                     "escaping": int(escaping.sum()), "slow": int((~success & ~stationary & ~escaping).sum())},
         "num_solver_steps": traj.stats.get("num_steps"),
     }
 
@@ -249,14 +245,14 @@ def stationary_points(problem, objective, starts, scale_max) -> dict:
     """Critical points by Newton from `starts`: keep those where |grad F| <= 1e-8 lambda_max (1 + |theta*|)
     inside the starts' ball (farther ones sit on the plateau at infinity), classify them by their
     Hessian spectra."""
-    points = np.asarray(_newton_roots(objective, starts))
-    gradient = np.asarray(gradient_norms(objective, jnp.asarray(np.nan_to_num(points))))
+    points = np.nan_to_num(np.asarray(_newton_roots(objective, starts)), nan=1e6, posinf=1e6, neginf=-1e6)
+    gradient = np.asarray(gradient_norms(objective, jnp.asarray(points)))
     radius = float(np.linalg.norm(np.asarray(starts), axis=1).max())
-    critical = np.isfinite(points).all(axis=1) & (gradient <= 1e-8 * scale_max * (1 + float(jnp.linalg.norm(problem.theta_star))))
-    inside = np.linalg.norm(np.nan_to_num(points), axis=1) <= radius
-    points = points[critical & inside]
-    spectra = flows.hessian_spectra(objective, points) if len(points) else np.zeros((0, starts.shape[1]))
-    values = np.asarray(values_at(objective, jnp.asarray(points))) if len(points) else np.zeros(0)
+    critical = np.isfinite(gradient) & (gradient <= 1e-8 * scale_max * (1 + float(jnp.linalg.norm(problem.theta_star))))
+    inside = np.linalg.norm(points, axis=1) <= radius
+    keep = critical & inside
+    spectra, values = flows.hessian_spectra(objective, points)[keep], np.asarray(values_at(objective, jnp.asarray(points)))[keep]
+    points = points[keep]
     negative = (spectra < -FLAT * scale_max).sum(axis=1)
     is_min = problem.errors(points, np.asarray(problem.theta_star)) <= TOLERANCE
     kinds = np.where(is_min, "global minimum", np.where(negative == spectra.shape[1], "maximum",
@@ -323,6 +319,7 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         population = [make_problem("mixture", 2)]
         ratios, iterations, sample_ratios, n_samples = (0.1, 1.0, 10.0), 300, (1.0,), 48
         sample_problems, wgan_starts, wgan_steps, critical = [make_problem("mixture", 2)], 0, 0, [make_problem("mixture", 2)]
+        sample_methods = ("gd",)
     else:
         population = [make_problem("mean", 2), make_problem("mean", 10), make_problem("lowrank", 2, 1, 1),
                       make_problem("lowrank", 5, 2, 2), make_problem("lowrank", 10, 3, 3), make_problem("lowrank", 5, 3, 2),
@@ -330,11 +327,13 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         ratios, iterations, sample_ratios, n_samples = RATIOS, 2000, (0.1, 1.0, 10.0), 64
         sample_problems = [make_problem("mean", 2), make_problem("lowrank", 3, 3, 3), make_problem("mixture", 2)]
         wgan_starts, wgan_steps = 10, 1000
+        sample_methods = ("flow", "gd")
         critical = [make_problem("mean", 2), make_problem("lowrank", 5, 2, 2), make_problem("lowrank", 5, 3, 2),
                     make_problem("mixture", 2), make_problem("mixture", 5)]
     key = jax.random.PRNGKey(7)
     results = {"setup": {"starts": n_starts, "iterations": iterations, "ratios": list(ratios), "tolerance": TOLERANCE,
-                         "samples": n_samples, "sample_ratios": list(sample_ratios), "dtype": "float64"},
+                         "samples": n_samples, "sample_ratios": list(sample_ratios), "sample_methods": list(sample_methods),
+                         "dtype": "float64"},
                "population": {}, "finite_sample": {}, "stationary_points": {}, "baselines": {}}
     kept = {}
     # population objectives: flow and GD from the same starts, at every bandwidth
@@ -344,7 +343,7 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         rows = results["population"][problem.label] = {"data_scale": scale, "runs": {}}
         for ratio in ratios:
             objective = PopulationMMD2(problem, flows.GaussianKernel(jnp.asarray(ratio * scale)))
-            lam, step = curvature(objective, problem.theta_star), safe_step(objective, problem.theta_star, starts)
+            lam, step = curvatures(objective, problem.theta_star, starts)
             for method in ("flow", "gd"):
                 traj = descend(objective, starts, step, iterations, method)
                 rows["runs"][f"{method} {ratio:g}"] = summarize(problem, objective, traj, step, lam)
@@ -358,8 +357,8 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     for problem in critical:
         scale = flows.median_bandwidth(problem.target().sample(jax.random.PRNGKey(1), 1000))
         objective = PopulationMMD2(problem, flows.GaussianKernel(jnp.asarray(scale)))
-        lam = curvature(objective, problem.theta_star)
         starts = random_starts(problem, jax.random.fold_in(key, 99), n_starts)
+        lam, _ = curvatures(objective, problem.theta_star, starts)
         found[problem.label] = points = stationary_points(problem, objective, starts, lam)
         negative_at_non_minima = points["spectra"][points["kinds"] != "global minimum", 0] if points["num_found"] else np.zeros(0)
         results["stationary_points"][problem.label] = {
@@ -389,11 +388,11 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         rows = results["finite_sample"][problem.label] = {"data_scale": scale, "runs": {}}
         for ratio in sample_ratios:
             objective = SampleMMD2(problem, flows.GaussianKernel(jnp.asarray(ratio * scale)), latents, samples)
-            lam, step = curvature(objective, problem.theta_star), safe_step(objective, problem.theta_star, starts)
+            lam, step = curvatures(objective, problem.theta_star, starts)
             # start 0 is the truth: its end point is the empirical global minimizer (the reference);
             # success: as close to the truth as it is (relative error <= max(5%, 2 x its error))
             runs = {}
-            for method in ("flow", "gd"):
+            for method in sample_methods:
                 traj = descend(objective, jnp.concatenate([problem.theta_star[None], starts]), step, iterations, method)
                 reference = np.asarray(traj.final_state[0])
                 error_ref = float(problem.errors(reference[None], np.asarray(problem.theta_star))[0])
@@ -403,8 +402,8 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
                 runs[method]["below_reference"] = int((final[1:] < final[0] - 1e-12).sum())
                 rows["runs"][f"{method} {ratio:g}"] = runs[method]
             rows["runs"][f"reference {ratio:g}"] = {"error_to_truth": error_ref, "mmd2": float(values_at(objective, jnp.asarray(reference)[None])[0])}
-            print(f"finite sample {problem.label:20s} sigma/scale {ratio:5g}: success flow {runs['flow']['success_fraction']:.2f} "
-                  f"gd {runs['gd']['success_fraction']:.2f}", flush=True)
+            print(f"finite sample {problem.label:20s} sigma/scale {ratio:5g}: success "
+                  + ", ".join(f"{m} {run['success_fraction']:.2f}" for m, run in runs.items()), flush=True)
         baselines = results["baselines"][problem.label] = {}
         ml = ml_estimate(problem, samples)
         if ml is not None:
@@ -571,7 +570,8 @@ def _markdown(out, results, figures) -> str:
     for label, rows in results["finite_sample"].items():
         cells = []
         for r in setup["sample_ratios"]:
-            f, g = rows["runs"][f"flow {r:g}"], rows["runs"][f"gd {r:g}"]
+            g = rows["runs"][f"gd {r:g}"]
+            f = rows["runs"].get(f"flow {r:g}", g)
             fail = {k.replace("_", " "): f"{f['failures'][k]}/{g['failures'][k]}" for k in f["failures"]
                     if f["failures"][k] + g["failures"][k]}
             note = ", ".join(f"{v} {k}" for k, v in fail.items())

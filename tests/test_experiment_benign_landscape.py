@@ -5,15 +5,15 @@ import numpy as np
 
 
 def test_benign_landscape_quick(load_experiment, tmp_path):
-    """At sigma = data scale >= 95% of 100 random starts reach the global minimum (flow and GD,
-    population and finite sample); no failure anywhere stalls at a local minimum; Newton finds
+    """At sigma = data scale >= 95% of 100 random starts reach the global minimum (flow and GD
+    on the population objective, GD on the finite-sample one); no failure anywhere stalls at a local minimum; Newton finds
     strict saddles (a negative Hessian eigenvalue) on the ring |theta| = |theta*|/sqrt(3), theta
     orthogonal to theta* (radius to 1e-6, cosine < 1e-6), and every stationary non-minimum has a
     negative eigenvalue; the files are written."""
     results = load_experiment("benign_landscape").main(quick=True, root=tmp_path)
     for section in ("population", "finite_sample"):
         for label, rows in results[section].items():
-            for method in ("flow", "gd"):
+            for method in ("flow", "gd") if section == "population" else results["setup"]["sample_methods"]:
                 assert rows["runs"][f"{method} 1"]["success_fraction"] >= 0.95, (section, label, method)
             assert all(run["failures"]["local_minimum"] == 0 for key, run in rows["runs"].items() if "failures" in run)
     points = results["stationary_points"]["mixture d=2"]
