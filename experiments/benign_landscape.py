@@ -1,6 +1,6 @@
 """Benign MMD landscape: Alon, Globerson, Wiesel (2021), MATH.md section 6.
 
-    PYTHONPATH=. python experiments/benign_landscape.py           # full sweep (several minutes on CPU)
+    PYTHONPATH=. python experiments/benign_landscape.py           # full sweep (~5 CPU-minutes)
     PYTHONPATH=. python experiments/benign_landscape.py --quick   # d = 2 problems, few steps (seconds)
 
 Claim: the population MMD² with a Gaussian kernel has no spurious local minima (every other
@@ -322,14 +322,12 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         sample_methods = ("gd",)
     else:
         population = [make_problem("mean", 2), make_problem("mean", 10), make_problem("lowrank", 2, 1, 1),
-                      make_problem("lowrank", 5, 2, 2), make_problem("lowrank", 10, 3, 3), make_problem("lowrank", 5, 3, 2),
-                      make_problem("mixture", 2), make_problem("mixture", 5), make_problem("mixture", 10)]
-        ratios, iterations, sample_ratios, n_samples = RATIOS, 2000, (0.1, 1.0, 10.0), 64
-        sample_problems = [make_problem("mean", 2), make_problem("lowrank", 3, 3, 3), make_problem("mixture", 2)]
-        wgan_starts, wgan_steps = 10, 1000
+                      make_problem("lowrank", 5, 2, 2), make_problem("mixture", 2), make_problem("mixture", 5)]
+        ratios, iterations, sample_ratios, n_samples = RATIOS, 1000, (0.1, 1.0, 10.0), 64
+        sample_problems = [make_problem("mixture", 2)]
+        wgan_starts, wgan_steps = 5, 500
         sample_methods = ("flow", "gd")
-        critical = [make_problem("mean", 2), make_problem("lowrank", 5, 2, 2), make_problem("lowrank", 5, 3, 2),
-                    make_problem("mixture", 2), make_problem("mixture", 5)]
+        critical = [make_problem("lowrank", 5, 2, 2), make_problem("mixture", 2), make_problem("mixture", 5)]
     key = jax.random.PRNGKey(7)
     results = {"setup": {"starts": n_starts, "iterations": iterations, "ratios": list(ratios), "tolerance": TOLERANCE,
                          "samples": n_samples, "sample_ratios": list(sample_ratios), "sample_methods": list(sample_methods),
