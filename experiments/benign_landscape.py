@@ -556,10 +556,11 @@ def _markdown(out, results, figures) -> str:
                 classes = ", ".join(f"{k.replace('_', ' ')} {f['failures'][k]}/{g['failures'][k]}" for k in f["failures"]
                                     if f["failures"][k] + g["failures"][k])
                 bad.append(f"- {label}, σ/scale = {r:g}: {f['success_fraction']:.2f} / {g['success_fraction']:.2f} ({classes})")
-    local = sum(run["failures"]["local_minimum"] for section in ("population", "finite_sample")
-                for rows in results[section].values() for run in rows["runs"].values() if "failures" in run)
+    local = {section: sum(run["failures"]["local_minimum"] for rows in results[section].values()
+                          for run in rows["runs"].values() if "failures" in run) for section in ("population", "finite_sample")}
     lines += bad or ["- nowhere in this sweep"]
-    lines += ["", f"End points stalled at a local minimum that is not global, over every run above: **{local}**. "
+    lines += ["", f"End points stalled at a local minimum that is not global (all runs, flow + GD): population "
+              f"**{local['population']}**, finite sample **{local['finite_sample']}** (table below). "
               "*stalled*: the gradient vanished numerically at a saddle or on the plateau far from the data (small σ: "
               "MMD² is flat beyond a few bandwidths); *escaping*: ‖θ‖ still growing (the model's variance blows up: "
               "MMD² decreases towards its value for an infinitely spread model); *slow*: still converging after the "
