@@ -61,6 +61,11 @@ from .sum_backends import (
     RandomFeatureApproximation,
     SlicedRieszApproximation,
 )
+# issue 7, benign-landscape experiment: the WGAN-GP game, multi-start landscapes, mixture closed form
+from .closed_forms import gaussian_mixture_mmd2
+from .generators import SymmetricMixtureGenerator
+from .landscape import MultiStartGradientFlow, hessian_spectra
+from .wgan_gp import WGANGP
 
 __version__ = "0.1.0"
 
@@ -145,4 +150,10 @@ __all__ = [
     "SlicedRieszApproximation",
     "particle_sharding",
     "shard_particles",
+    # issue 7, benign landscape
+    "MultiStartGradientFlow",
+    "SymmetricMixtureGenerator",
+    "WGANGP",
+    "gaussian_mixture_mmd2",
+    "hessian_spectra",
 ]

@@ -14,6 +14,7 @@ covariances included. Sums of Gaussian kernels add term by term.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
@@ -91,3 +92,62 @@ def gaussian_mmd2(
             - 2 * gaussian_kernel_expectation(mean1 - mean2, cov1 + cov2, bandwidth)
         )
     return total
+
+
+def gaussian_mixture_mmd2(
+    weights1: Float[ArrayLike, " C1"],
+    means1: Float[ArrayLike, "C1 d"],
+    covs1: Float[ArrayLike, "C1 d d"],
+    weights2: Float[ArrayLike, " C2"],
+    means2: Float[ArrayLike, "C2 d"],
+    covs2: Float[ArrayLike, "C2 d d"],
+    kernel: GaussianKernel | SumKernel,
+) -> Float[Array, ""]:
+    r"""Population MMD² between the Gaussian mixtures $\sum_a p_a\mathcal N(m_a, S_a)$ and
+    $\sum_b q_b\mathcal N(n_b, T_b)$, exactly: every kernel expectation is a weighted sum over
+    pairs of components, $X_a - Y_b \sim \mathcal N(m_a - n_b, S_a + T_b)$ (`MATH.md` sections 2
+    and 6; the symmetric two-component mixture gives section 6's formula).
+
+    **Arguments:**
+    - `weights1`, `means1`, `covs1`: the first mixture's weights (C1,) (non-negative, normalized
+      here to sum 1), means (C1, d) and covariances (C1, d, d) (may be singular).
+    - `weights2`, `means2`, `covs2`: the second mixture's.
+    - `kernel`: a `GaussianKernel`, or a `SumKernel` of Gaussian kernels.
+    """
+    p, m1, s1 = _check_mixture("first mixture", weights1, means1, covs1)
+    q, m2, s2 = _check_mixture("second mixture", weights2, means2, covs2)
+    if m1.shape[1] != m2.shape[1]:
+        raise ValueError(f"the two mixtures must share a dimension, got {m1.shape[1]} and {m2.shape[1]}.")
+
+    weights, bandwidths = zip(*_gaussian_components(kernel))
+    return _mixture_mmd2(p, m1, s1, q, m2, s2, jnp.asarray(weights), jnp.asarray(bandwidths))
+
+
+@jax.jit
+def _mixture_mmd2(p, m1, s1, q, m2, s2, weights, bandwidths) -> Array:
+    """`gaussian_mixture_mmd2` after its checks: the pairwise component tables, per bandwidth."""
+
+    def cross(wa, ma, sa, wb, mb, sb, bandwidth):
+        pair = lambda mu_a, cov_a, mu_b, cov_b: gaussian_kernel_expectation(mu_a - mu_b, cov_a + cov_b, bandwidth)
+        table = jax.vmap(lambda mu_a, cov_a: jax.vmap(lambda mu_b, cov_b: pair(mu_a, cov_a, mu_b, cov_b))(mb, sb))(ma, sa)
+        return wa @ table @ wb
+
+    def one_bandwidth(bandwidth):
+        return cross(p, m1, s1, p, m1, s1, bandwidth) + cross(q, m2, s2, q, m2, s2, bandwidth) - 2 * cross(p, m1, s1, q, m2, s2, bandwidth)
+
+    return weights @ jax.vmap(one_bandwidth)(bandwidths)
+
+
+def _check_mixture(name: str, weights, means, covs) -> tuple[Array, Array, Array]:
+    weights, means, covs = jnp.atleast_1d(jnp.asarray(weights)), jnp.asarray(means), jnp.asarray(covs)
+    if means.ndim != 2 or weights.shape != means.shape[:1] or covs.shape != means.shape + means.shape[1:]:
+        raise ValueError(
+            f"`{name}` must be weights (C,), means (C, d) and covariances (C, d, d), "
+            f"got {tuple(weights.shape)}, {tuple(means.shape)} and {tuple(covs.shape)}."
+        )
+    check_finite(f"{name} weights", weights)
+    if is_concrete(weights) and (np.any(np.asarray(weights) < 0) or not np.sum(np.asarray(weights)) > 0):
+        raise ValueError(f"`{name}` weights must be non-negative with a positive sum, got {weights!r}.")
+    for c in range(means.shape[0]):
+        _check_gaussian(f"{name} component {c}", means[c], covs[c])
+    return weights / jnp.sum(weights), means, covs

@@ -12,6 +12,8 @@ functions, arrays of integers) is static.
 - `GaussianMixtureGenerator`: an equal-weight mixture $\frac1K\sum_c \mathcal N(\mu_c, s^2 I)$ with
   trainable means $\mu_c$; the latent $(z_0, \varepsilon)$ picks the component from $z_0$ and
   $x = \mu_c + s\,\varepsilon$.
+- `SymmetricMixtureGenerator`: $\frac12\mathcal N(\theta, s^2 I) + \frac12\mathcal N(-\theta, s^2 I)$, one
+  trainable mean $\theta$ (the mixture model of `MATH.md` section 6): $x = \operatorname{sign}(z_0)\,\theta + s\,\varepsilon$.
 - `MLPGenerator`: a multilayer perceptron (ReLU or tanh hidden layers) from $\mathbb R^k$ to
   $\mathbb R^d$.
 """
@@ -109,6 +111,36 @@ class GaussianMixtureGenerator(eqx.Module):
         u = jax.scipy.stats.norm.cdf(z[0])
         component = jnp.clip(jnp.floor(n_components * u).astype(jnp.int32), 0, n_components - 1)
         return self.means[component] + self.scale * z[1:]
+
+
+class SymmetricMixtureGenerator(eqx.Module):
+    r"""$\frac12\mathcal N(\theta, s^2 I_d) + \frac12\mathcal N(-\theta, s^2 I_d)$ (`MATH.md` section 6; Alon,
+    Globerson, Wiesel 2021): $x = \operatorname{sign}(z_0)\,\theta + s\,(z_1..z_d)$ for a latent of
+    dimension $d + 1$, so the component is $\pm$ with probability 1/2 each. Differentiable in $\theta$.
+
+    **Arguments:**
+    - `theta`: $\theta$, shape (d,).
+    - `scale`: the components' standard deviation $s > 0$ (fixed, not trained).
+    """
+
+    theta: Float[Array, " d"]
+    scale: float = eqx.field(static=True)
+
+    def __init__(self, theta: Float[ArrayLike, " d"], scale: float = 1.0):
+        theta = jnp.asarray(theta)
+        if theta.ndim != 1:
+            raise ValueError(f"`theta` must have shape (d,), got {tuple(theta.shape)}.")
+        check_finite("theta", theta)
+        check_positive("scale", scale)
+        self.theta = theta.astype(jnp.result_type(theta.dtype, jnp.float32))
+        self.scale = float(scale)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.theta.shape[0] + 1
+
+    def __call__(self, z: Float[Array, " k"]) -> Float[Array, " d"]:
+        return jnp.where(z[0] >= 0, 1.0, -1.0) * self.theta + self.scale * z[1:]
 
 
 class MLPGenerator(eqx.Module):
