@@ -62,6 +62,10 @@ from .sum_backends import (
     SlicedRieszApproximation,
 )
 
+# issue 7 (experiments): solver cost and the gradient-descent stability threshold
+from .linear_stability import drift_jacobian, max_stable_step
+from .solver_cost import drift_evaluations
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -145,4 +149,8 @@ __all__ = [
     "SlicedRieszApproximation",
     "particle_sharding",
     "shard_particles",
+    # issue 7 (experiments)
+    "drift_evaluations",
+    "drift_jacobian",
+    "max_stable_step",
 ]
