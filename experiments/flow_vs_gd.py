@@ -6,8 +6,8 @@ discretizes, what it costs to reach a given MMD², and the step at which it stop
                                                             # media/flow_vs_gd.gif, experiments/results/flow_vs_gd.json
 
 Two problems, float64:
-- **particles**: the MMD flow (MATH.md section 3) of N particles started at 0.5·N(0, I) toward N
-  samples of a ring of 8 Gaussians (radius 2, std 0.3), Gaussian kernel σ = 1.
+- **particles**: the MMD flow (MATH.md section 3) of N = 200 particles (48 with --quick) started at
+  0.5·N(0, I) toward N samples of a ring of 8 Gaussians (radius 2, std 0.3), Gaussian kernel σ = 1.
 - **PKGF**: the parametric kernelized gradient flow (MATH.md section 5) of an affine generator
   G(z) = Az + b (k = 1; A = (0.3, -0.8)ᵀ, b = (0.5, 0)) toward a rank-1 Gaussian in d = 2, in population mode: MMD² is the exact
   Gaussian closed form (MATH.md section 2), no sampling error; the metric solve is dense.
@@ -325,11 +325,12 @@ def plot_distance(results: dict, path: Path) -> None:
     _save(figure, path)
 
 
-def animate(problem: Problem, result: dict, path: Path, frames: int = 40) -> float | None:
-    """Side by side: the flow's particles and GD's at the oscillation onset step, at equal times."""
+def animate(problem: Problem, result: dict, path: Path, frames: int = 40) -> bool:
+    """Side by side: the flow's particles and GD's at the oscillation onset step, at equal times
+    (False, and no file, if no step oscillated)."""
     h = result["h_oscillation_onset"]
     if h is None:
-        return None
+        return False
     iterations = frames - 1
     gd = run_gd(problem, h, iterations, frames)
     flow_path = solve_ode(problem, gd.ts, 1e-8)
@@ -344,18 +345,18 @@ def animate(problem: Problem, result: dict, path: Path, frames: int = 40) -> flo
         ax.set(xlim=(-3.2, 3.2), ylim=(-3.2, 3.2), title=label)
         ax.set_aspect("equal")
         ax.set_xticks([]), ax.set_yticks([])
-    caption = figure.suptitle("")
-    figure.tight_layout()
+    caption = figure.suptitle("", fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
 
     def draw(k):
-        for dot, states, mmd2 in zip(dots, (flow_path.ys, gd.ys), (flow_path.diagnostics["mmd2"], gd.diagnostics["mmd2"])):
+        for dot, states in zip(dots, (flow_path.ys, gd.ys)):
             dot.set_offsets(states[k])
         caption.set_text(f"t = {gd.ts[k]:.3g}   MMD²: flow {flow_path.diagnostics['mmd2'][k]:.2e}, GD {gd.diagnostics['mmd2'][k]:.2e}")
         return dots
 
     with flows.atomic_path(path) as tmp:
         FuncAnimation(figure, draw, frames=frames).save(tmp, writer=PillowWriter(fps=6))
-    return h
+    return True
 
 
 def _fmt(x, digits=3) -> str:
@@ -383,8 +384,10 @@ def section(results: dict, media: dict, out: Outputs) -> str:
     parts = [
         "**Claim.** Gradient descent with step h is explicit Euler on the flow's ODE: its iterates stay within "
         "O(h) of the flow at equal time (first order), it pays one drift evaluation per step, and it stops "
-        "following the flow once h passes the linear-stability limit 2/μ_max of the drift's Jacobian.",
-        f"**Setting.** {__doc__.split('Two problems, float64:')[1].split('Reference path:')[0].strip()}",
+        "following the flow once h passes the linear-stability limit 2/μ_max of the drift's Jacobian. For the PKGF "
+        "at its zero-residual limit ∇²F = Γ (Gauss-Newton), so the Jacobian is -(Γ + λ)⁻¹Γ with eigenvalues "
+        "-γ/(γ + λ): the limit is 2(1 + λ/γ_max), just above 2, whatever the problem's scale.",
+        f"**Setting.**\n\n{__doc__.split('Two problems, float64:')[1].split('Reference path:')[0].strip()}",
         "Reference: Tsit5 with rtol 1e-10, atol 1e-12, saved at every GD iterate time; distances are the max over "
         "t_k = kh ≤ T. Kernel pairs per drift evaluation: N(N + M) for the particles (PKGF in population mode "
         "uses closed forms, so its cost is counted in drift evaluations).",
@@ -410,12 +413,13 @@ def section(results: dict, media: dict, out: Outputs) -> str:
             f"**Cost to reach ε** (adaptive Tsit5 integrated to t_ε; atol = rtol·1e-2):\n\n"
             f"| rtol | drift evaluations | kernel pairs | MMD² at t_ε | max distance from reference |\n|---|---|---|---|---|\n{costs}\n\n"
             f"GD's fewest iterations to ε among the non-oscillating steps: **{_fmt(r['gd_fewest_iterations_to_epsilon'])}** "
-            f"(h = {_fmt(r['gd_fewest_iterations_step'])}; {_fmt(gd_pairs)} kernel pairs). {takeaway(r)}\n\n"
+            f"(h = {_fmt(r['gd_fewest_iterations_step'])}{'' if gd_pairs is None else f'; {gd_pairs:.3g} kernel pairs'}). "
+            f"{takeaway(r)}\n\n"
             f"**Stability** ({r['stability'][0]['iterations']} iterations per step; {stab}). "
             f"MMD² first rises beyond round-off at **h = {_fmt(r['h_oscillation_onset'])}** (largest monotone step below it: "
             f"{_fmt(r['h_largest_monotone_below_onset'])}); divergence (NaN): {_fmt(r['h_divergence'])}. "
-            f"Linear-stability estimate at the flow's limit: 2/μ_max = **{r['h_linear_stability_at_limit']:.3g}**; "
-            f"its minimum along the flow's path: {r['h_linear_stability_min_on_path']:.3g}."
+            f"Linear-stability estimate at the flow's limit: 2/μ_max = **{r['h_linear_stability_at_limit']:.4g}**; "
+            f"its minimum along the flow's path: {r['h_linear_stability_min_on_path']:.4g}."
         )
     parts.append(f"![MMD² vs time]({out.link(media['mmd2'])})\n\n![distance vs step and stability]({out.link(media['distance'])})")
     if media.get("gif") is not None:
@@ -439,8 +443,8 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     plot_mmd2(results, runs, media["mmd2"])
     plot_distance(results, media["distance"])
     if not quick:
-        media["gif"] = out.media(f"{NAME}.gif")
-        animate(problems["particles"], results["particles"], media["gif"])
+        gif = out.media(f"{NAME}.gif")
+        media["gif"] = gif if animate(problems["particles"], results["particles"], gif) else None
     summary = {**results, "wall_time_s": round(time.perf_counter() - started, 1)}
     out.write_results(summary)
     out.write_section("Flow vs discrete gradient descent", section(results, media, out))

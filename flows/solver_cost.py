@@ -13,6 +13,7 @@ is rejected (a `dt0` that is too large). With a `dt0` the solver accepts, the co
 from __future__ import annotations
 
 import diffrax
+import numpy as np
 
 from .gradient_descent import GradientDescent
 
@@ -26,9 +27,9 @@ def drift_evaluations(solver, num_steps: int) -> int | None:
     - `solver`: a diffrax solver or `flows.GradientDescent`.
     - `num_steps`: the solve's `trajectory.stats["num_steps"]`.
     """
+    if isinstance(num_steps, bool) or not float(np.asarray(num_steps)).is_integer() or num_steps < 0:
+        raise ValueError(f"`num_steps` must be a non-negative integer, got {num_steps!r}.")
     num_steps = int(num_steps)
-    if num_steps < 0:
-        raise ValueError(f"`num_steps` must be a non-negative integer, got {num_steps}.")
     if isinstance(solver, (GradientDescent, diffrax.Euler)):
         return num_steps
     tableau = getattr(solver, "tableau", None)

@@ -75,6 +75,9 @@ def test_drift_evaluations_unknown_or_bad():
     assert flows.drift_evaluations(diffrax.Tsit5(), 10) == 61
     with pytest.raises(ValueError, match="num_steps"):
         flows.drift_evaluations(diffrax.Tsit5(), -1)
+    with pytest.raises(ValueError, match="num_steps"):
+        flows.drift_evaluations(diffrax.Tsit5(), 2.5)
+    assert flows.drift_evaluations(flows.GradientDescent(step=0.1), np.int64(7)) == 7
     # an SDE flow integrates more than its drift: no count
     flow, x0 = small_mmd_flow()
     sde = flows.DiffusionMMDFlow(flow.target, flow.kernel, flows.ConstantSchedule(0.1))
