@@ -67,6 +67,10 @@ from .generators import SymmetricMixtureGenerator
 from .landscape import MultiStartGradientFlow, hessian_spectra
 from .wgan_gp import WGANGP
 
+# issue 7 (experiments): solver cost and the gradient-descent stability threshold
+from .linear_stability import drift_jacobian, max_stable_step
+from .solver_cost import drift_evaluations
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -156,4 +160,8 @@ __all__ = [
     "WGANGP",
     "gaussian_mixture_mmd2",
     "hessian_spectra",
+    # issue 7 (experiments)
+    "drift_evaluations",
+    "drift_jacobian",
+    "max_stable_step",
 ]

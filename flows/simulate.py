@@ -32,6 +32,7 @@ from .flow import AbstractFlow, Diagnostic
 from .gradient_descent import AbstractDiscreteSolver, GradientDescent
 from .ode_engine import run_ode
 from .progress import progress_bar
+from .solver_cost import drift_evaluations
 from .trajectory import Trajectory
 
 _DEFAULT_SAVES = 101
@@ -220,6 +221,9 @@ def _simulate_ode(
             f"stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6); max_steps is {max_steps}."
         )
     metadata.update(engine="diffrax", controller=type(controller).__name__, dt0=None if dt0 is None else float(dt0))
+    evaluations = drift_evaluations(solver, stats["num_steps"]) if type(flow).terms is AbstractFlow.terms else None
+    if evaluations is not None:  # an ODE (an SDE flow overrides `terms`)
+        stats = {**stats, "num_drift_evaluations": evaluations}
     return Trajectory(ts=ts, ys=ys, diagnostics=diags, stats=stats, result="successful", metadata=metadata)
 
 
@@ -278,7 +282,11 @@ def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, pro
             "solver (diffrax.Tsit5() with diffrax.PIDController) for the continuous flow."
         )
     metadata.update(engine="discrete", step=step)
+    stats = {"num_steps": int(save_steps[-1])}
+    evaluations = drift_evaluations(solver, stats["num_steps"])
+    if evaluations is not None:
+        stats["num_drift_evaluations"] = evaluations
     return Trajectory(
-        ts=t0 + save_steps * step, ys=ys, diagnostics=diags, stats={"num_steps": int(save_steps[-1])},
+        ts=t0 + save_steps * step, ys=ys, diagnostics=diags, stats=stats,
         result="successful", metadata=metadata,
     )
