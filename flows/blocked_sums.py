@@ -46,6 +46,11 @@ def _pad_to(a: Array, length: int) -> Array:
     return jnp.concatenate([a, jnp.zeros((extra,) + a.shape[1:], a.dtype)])
 
 
+def chunk_rows(a: Array, chunk: int) -> Array:
+    """`a` zero-padded to a multiple of `chunk` rows and cut into (chunks, chunk, ...)."""
+    return _pad_to(a, math.ceil(a.shape[0] / chunk) * chunk).reshape((-1, chunk) + a.shape[1:])
+
+
 def blocked_row_sums(
     tile_fn: Callable[..., Array],
     x: Array,

@@ -35,6 +35,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .blocked_sums import chunk_rows
+
 DEFAULT_BUCKETS = 2**16
 # Directions per block: large enough for efficient matrix products, small enough that one
 # block's histograms (projection_block x B) stay near the cache.
@@ -43,13 +45,6 @@ PROJECTION_BLOCK = 64
 _CHUNK_ENTRIES = 2**20
 
 Cloud = tuple[Float[Array, "m d"], Float[Array, " m"]]
-
-
-def _chunked(a: Array, chunk: int) -> Array:
-    """`a` zero-padded to a multiple of `chunk` rows and cut into (chunks, chunk, ...)."""
-    count = math.ceil(a.shape[0] / chunk)
-    padded = jnp.concatenate([a, jnp.zeros((count * chunk - a.shape[0],) + a.shape[1:], a.dtype)])
-    return padded.reshape((count, chunk) + a.shape[1:])
 
 
 def _chunk_size(n: int, block: int) -> int:
@@ -93,7 +88,7 @@ def _block_histograms(dirs: Array, clouds: list[Cloud], centre: Array, radius: A
             mass = jnp.broadcast_to(weight_fn(w), t.shape)
             return h.at[(k + offsets).ravel()].add(mass.ravel(), mode="promise_in_bounds"), None
 
-        hist, _ = jax.lax.scan(add_chunk, hist, (_chunked(points, chunk), _chunked(weights, chunk)))
+        hist, _ = jax.lax.scan(add_chunk, hist, (chunk_rows(points, chunk), chunk_rows(weights, chunk)))
     return hist.reshape(block, buckets)
 
 
@@ -118,7 +113,7 @@ def bucketed_sign_sums(
     centre, radius = _grid(clouds)
     total_weight = sum(jnp.sum(w) for _, w in clouds)
     chunk = _chunk_size(n, block)
-    query_chunks = _chunked(queries, chunk)
+    query_chunks = chunk_rows(queries, chunk)
 
     def add_block(out, dirs):
         hist = _block_histograms(dirs, clouds, centre, radius, buckets, lambda w: w)
