@@ -13,7 +13,9 @@ gradient, matrix products). The sliced backend runs the Riesz kernel (its only k
 row is the sliced MMD flow's step, with P = 256 projections: `flows-sliced` as a user gets it
 ("auto": bucketed CDFs from 2^14 points on; its row also gives `bucket_error_bound`, the bound on
 the buckets' added error in witness-gradient units), `flows-sliced-sort` the exact sort path.
-Each record also has `cpu_s`, the process CPU time of one step (all threads): on a shared
+`xla-exp-sum` is the floor for any exact Gaussian step in XLA: $\sum_j e^{a_i + b_j}$ over the
+same N x 2N pairs in 256-row blocks, one exp and one add per pair and nothing else (its time per
+pair is XLA's own exp + sum rate). Each record also has `cpu_s`, the process CPU time of one step (all threads): on a shared
 machine it moves much less with the load than the wall time.
 
     python experiments/bench_kernel_sums.py                 # N in {1e3, 1e4}, d in {2, 64}: a few minutes
@@ -41,11 +43,11 @@ RESULTS = ROOT / "experiments" / "results" / "bench_kernel_sums.json"
 BANDWIDTH = 1.0
 STEP = 0.1
 CASES = ["flows-dense", "flows-blocked", "flows-auto", "flows-features", "flows-sliced", "flows-sliced-sort",
-         "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
+         "xla-exp-sum", "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
 EXACT_FLOWS = ["flows-dense", "flows-blocked", "flows-auto"]
 # largest N per case in a default or --large run (beyond: out of memory or hours on 2 cores)
 MAX_N = {"flows-dense": 10_000, "geomloss-tensorized": 10_000, "torch-tensorized": 10_000,
-         "flows-blocked": 100_000, "flows-auto": 100_000, "geomloss-keops": 100_000,
+         "flows-blocked": 100_000, "flows-auto": 100_000, "geomloss-keops": 100_000, "xla-exp-sum": 100_000,
          "flows-sliced-sort": 100_000, "flows-features": 1_000_000, "flows-sliced": 1_000_000}
 
 
@@ -79,6 +81,19 @@ def _flows_step(backend_name: str):
     to_device = lambda a: jnp.asarray(a)
     run = lambda x, y: step(x, y).block_until_ready()
     return to_device, run
+
+
+def _exp_sum_step():
+    import jax
+    import jax.numpy as jnp
+
+    def exp_sum(x, y):
+        a, b = x[:, 0], jnp.concatenate([y[:, 0], x[:, 0]]) - 3.0  # N x 2N pairs, like a step
+        rows = jnp.pad(a, (0, -a.shape[0] % 256)).reshape(-1, 256)
+        return jax.lax.map(lambda r: jnp.sum(jnp.exp(r[:, None] + b[None, :]), axis=1), rows)
+
+    step = jax.jit(exp_sum)
+    return jnp.asarray, lambda x, y: step(x, y).block_until_ready()
 
 
 def _torch_step(kind: str):
@@ -115,7 +130,10 @@ def run_case(case: str, n: int, d: int, repeats: int) -> dict:
     import statistics
 
     xs, ys = _data(n, d)
-    to_device, run = _flows_step(case.removeprefix("flows-")) if case.startswith("flows-") else _torch_step(case)
+    if case.startswith("flows-"):
+        to_device, run = _flows_step(case.removeprefix("flows-"))
+    else:
+        to_device, run = _exp_sum_step() if case == "xla-exp-sum" else _torch_step(case)
     x, y = to_device(xs), to_device(ys)
     base = _rss_mb()
     start = time.perf_counter()

@@ -20,7 +20,7 @@ def clouds(seed, n=700, m=500, d=4):
     return jax.random.normal(kx, (n, d)), 0.7 * jax.random.normal(ky, (m, d)) + 0.5
 
 
-def pair(projections=64, buckets=2**16):
+def pair(projections=100, buckets=2**16):  # 100 = one full block of 64 directions and one padded
     key = jax.random.PRNGKey(3)
     return (SlicedRieszApproximation(key, projections, method="sort"),
             SlicedRieszApproximation(key, projections, method="histogram", buckets=buckets))
@@ -29,9 +29,9 @@ def pair(projections=64, buckets=2**16):
 @pytest.mark.parametrize("buckets", [2**6, 2**16])
 def test_bucketed_witness_gradient_within_its_bound(buckets):
     """Per query, |bucketed - sorted| <= bucket_error_bound (a guarantee, also at 64 buckets, where
-    the error is large); at the default 2^16 buckets the error is < 1e-3 of the gradient and the
-    bound (here set by single points' masses 1/M) under a quarter of the Monte-Carlo error of the
-    64 slices against the exact Riesz gradient."""
+    the error is large); at the default 2^16 buckets the error is < 2e-3 of the gradient and the
+    bound (here set by single points' masses 1/M) under a third of the Monte-Carlo error of the
+    100 slices against the exact Riesz gradient."""
     x, y = clouds(0)
     exact_ranks, bucketed = pair(buckets=buckets)
     want = flows.witness_grad(x, x, y, RIESZ, backend=exact_ranks)
@@ -42,7 +42,7 @@ def test_bucketed_witness_gradient_within_its_bound(buckets):
     if buckets == 2**16:
         relative = np.linalg.norm(got - want) / np.linalg.norm(want)
         monte_carlo = np.linalg.norm(want - flows.witness_grad(x, x, y, RIESZ)) / np.linalg.norm(want)
-        assert relative < 1e-3 and bound < monte_carlo / 4, (bound, relative, monte_carlo)
+        assert relative < 2e-3 and bound < monte_carlo / 3, (bound, relative, monte_carlo)
 
 
 def test_bucketed_weighted_gradient_sum_within_its_bound():
@@ -83,10 +83,10 @@ def test_auto_method_and_float32():
     assert errors.max() <= bound + 1e-3 * np.linalg.norm(want, axis=1).max(), (errors.max(), bound)
 
 
-def test_bucketed_memory_is_linear():
-    """XLA's memory analysis of the bucketed witness gradient (P = 256, B = 2^16, float64): the
-    scratch grows less than 6x from N = M = 2^14 to 2^16 (x 4 points), and at 2^16 it is under a
-    quarter of the (P x (N + M)) projections a one-shot version would hold (268 MB)."""
+def test_bucketed_memory_does_not_grow_with_n():
+    """XLA's memory analysis of the bucketed witness gradient (P = 256, B = 2^16, float64, d = 2):
+    the scratch is one block's histograms and chunks, the same at N = M = 2^14 and 2^16 (within
+    4 MB), where one-shot (P x (N + M)) projections would add 200 MB."""
     backend = SlicedRieszApproximation(jax.random.PRNGKey(0), 256, method="histogram")
 
     def scratch(n):
@@ -95,8 +95,7 @@ def test_bucketed_memory_is_linear():
         return fn.lower(x, y).compile().memory_analysis().temp_size_in_bytes
 
     small, large = scratch(2**14), scratch(2**16)
-    assert large < 6 * small, (small, large)
-    assert large < 256 * 2**17 * 8 / 4, large
+    assert large < small + 4e6, (small, large)
 
 
 def test_sliced_method_bad_input():
@@ -104,3 +103,27 @@ def test_sliced_method_bad_input():
         SlicedRieszApproximation(jax.random.PRNGKey(0), method="bins")
     with pytest.raises(ValueError, match="buckets"):
         SlicedRieszApproximation(jax.random.PRNGKey(0), buckets=0)
+
+
+def test_chunked_streams_equal_one_chunk(monkeypatch):
+    """Many padded chunks of points and queries give the one-chunk answer (to rounding): bucketed
+    sign sums, and random-feature sums, gradients and Hessian sums."""
+    from flows import random_features
+
+    x, y = clouds(5, n=45, m=38, d=3)
+    w = jax.random.normal(jax.random.PRNGKey(1), (38, 2))
+    dirs = SlicedRieszApproximation(jax.random.PRNGKey(2), 20).directions(3, x.dtype)
+    omegas, amplitudes = random_features.spectral_sample(flows.GaussianKernel(1.0), jax.random.PRNGKey(4), 16, 3, x.dtype)
+
+    def everything():
+        return (sliced_histograms.bucketed_sign_sums(x, [(y, w[:, 0]), (x, jnp.ones(45))], dirs, 2**8, projection_block=8),
+                random_features.feature_sum(x, y, w, omegas, amplitudes),
+                random_features.feature_sum(x, y, None, omegas, amplitudes),
+                random_features.feature_grad_sum(x, y, w[:, 0], omegas, amplitudes),
+                random_features.feature_hessian_sum(x, y, jnp.concatenate([w, w[:, :1]], axis=1), omegas, amplitudes))
+
+    whole = everything()
+    monkeypatch.setattr(sliced_histograms, "_CHUNK_ENTRIES", 8 * 7)  # chunks of 7 rows
+    monkeypatch.setattr(random_features, "_CHUNK_ENTRIES", 16 * 5)  # chunks of 5 rows
+    for a, b in zip(everything(), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
