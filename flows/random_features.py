@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .blocked_sums import chunk_rows
+from .blocked_sums import chunk_length, chunk_rows
 from .distances import common_centre
 from .kernels import AbstractKernel, GaussianKernel, IMQKernel, LaplaceKernel, SumKernel
 
@@ -79,7 +79,7 @@ def _phases(points: Array, omegas: Array) -> tuple[Array, Array]:
 
 
 def _chunk(rows: int, omegas: Array) -> int:
-    return max(1, min(rows, _CHUNK_ENTRIES // omegas.shape[0]))
+    return chunk_length(rows, _CHUNK_ENTRIES // omegas.shape[0])
 
 
 def _source_sums(y: Array, columns: Array, omegas: Array, fn) -> tuple[Array, Array]:

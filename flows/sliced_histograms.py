@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .blocked_sums import chunk_rows
+from .blocked_sums import chunk_length, chunk_rows
 
 DEFAULT_BUCKETS = 2**16
 # Directions per block: large enough for efficient matrix products, small enough that one
@@ -48,7 +48,7 @@ Cloud = tuple[Float[Array, "m d"], Float[Array, " m"]]
 
 
 def _chunk_size(n: int, block: int) -> int:
-    return max(1, min(n, _CHUNK_ENTRIES // block))
+    return chunk_length(n, _CHUNK_ENTRIES // block)
 
 
 def _grid(clouds: list[Cloud]) -> tuple[Array, Array]:

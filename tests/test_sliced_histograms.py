@@ -9,6 +9,7 @@ import pytest
 
 import flows
 from flows import sliced_histograms
+from flows.blocked_sums import chunk_length
 from flows.sliced_sums import slice_constant
 from flows.sum_backends import HISTOGRAM_MIN_POINTS, SlicedRieszApproximation
 
@@ -106,8 +107,8 @@ def test_sliced_method_bad_input():
 
 
 def test_chunked_streams_equal_one_chunk(monkeypatch):
-    """Many padded chunks of points and queries give the one-chunk answer (to rounding): bucketed
-    sign sums, and random-feature sums, gradients and Hessian sums."""
+    """Many chunks of points and queries (exact divisors, and padded) give the one-chunk answer (to
+    rounding): bucketed sign sums, and random-feature sums, gradients and Hessian sums."""
     from flows import random_features
 
     x, y = clouds(5, n=45, m=38, d=3)
@@ -122,6 +123,7 @@ def test_chunked_streams_equal_one_chunk(monkeypatch):
                 random_features.feature_grad_sum(x, y, w[:, 0], omegas, amplitudes),
                 random_features.feature_hessian_sum(x, y, jnp.concatenate([w, w[:, :1]], axis=1), omegas, amplitudes))
 
+    assert (chunk_length(10**6, 16384), chunk_length(45, 7), chunk_length(97, 16)) == (15625, 5, 16)  # divisor, else padding
     whole = everything()
     monkeypatch.setattr(sliced_histograms, "_CHUNK_ENTRIES", 8 * 7)  # chunks of 7 rows
     monkeypatch.setattr(random_features, "_CHUNK_ENTRIES", 16 * 5)  # chunks of 5 rows
