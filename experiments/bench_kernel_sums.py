@@ -10,7 +10,13 @@ baseline after the data were made.
 Peers (optional; skipped with the reason when missing or failing): GeomLoss `SamplesLoss("gaussian")`
 with `backend="online"` (KeOps) and `"tensorized"`, and a plain PyTorch tensorized step (explicit
 gradient, matrix products). The sliced backend runs the Riesz kernel (its only kernel), so its
-row is the sliced MMD flow's step, with P = 256 projections.
+row is the sliced MMD flow's step, with P = 256 projections: `flows-sliced` as a user gets it
+("auto": bucketed CDFs from 2^14 points on; its row also gives `bucket_error_bound`, the bound on
+the buckets' added error in witness-gradient units), `flows-sliced-sort` the exact sort path.
+`xla-exp-sum` is the floor for any exact Gaussian step in XLA: $\sum_j e^{a_i + b_j}$ over the
+same N x 2N pairs in 256-row blocks, one exp and one add per pair and nothing else (its time per
+pair is XLA's own exp + sum rate). Each record also has `cpu_s`, the process CPU time of one step (all threads): on a shared
+machine it moves much less with the load than the wall time.
 
     python experiments/bench_kernel_sums.py                 # N in {1e3, 1e4}, d in {2, 64}: a few minutes
     python experiments/bench_kernel_sums.py --large         # adds N = 1e5 (and 1e6 for sliced/features)
@@ -36,13 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results" / "bench_kernel_sums.json"
 BANDWIDTH = 1.0
 STEP = 0.1
-CASES = ["flows-dense", "flows-blocked", "flows-auto", "flows-features", "flows-sliced",
-         "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
+CASES = ["flows-dense", "flows-blocked", "flows-auto", "flows-features", "flows-sliced", "flows-sliced-sort",
+         "xla-exp-sum", "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
 EXACT_FLOWS = ["flows-dense", "flows-blocked", "flows-auto"]
 # largest N per case in a default or --large run (beyond: out of memory or hours on 2 cores)
 MAX_N = {"flows-dense": 10_000, "geomloss-tensorized": 10_000, "torch-tensorized": 10_000,
-         "flows-blocked": 100_000, "flows-auto": 100_000, "geomloss-keops": 100_000,
-         "flows-features": 1_000_000, "flows-sliced": 1_000_000}
+         "flows-blocked": 100_000, "flows-auto": 100_000, "geomloss-keops": 100_000, "xla-exp-sum": 100_000,
+         "flows-sliced-sort": 100_000, "flows-features": 1_000_000, "flows-sliced": 1_000_000}
 
 
 def _rss_mb() -> float:
@@ -64,16 +70,30 @@ def _flows_step(backend_name: str):
     import flows
     from flows.mmd import witness_grad_unchecked
 
-    kernel = flows.EnergyKernel(1.0) if backend_name == "sliced" else flows.GaussianKernel(BANDWIDTH)
+    kernel = flows.EnergyKernel(1.0) if backend_name.startswith("sliced") else flows.GaussianKernel(BANDWIDTH)
     backend = {
         "dense": "dense", "blocked": "blocked", "auto": "auto",
         "features": flows.RandomFeatureApproximation(jax.random.PRNGKey(0), features=1024),
         "sliced": flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256),
+        "sliced-sort": flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256, method="sort"),
     }[backend_name]
     step = jax.jit(lambda x, y: x - STEP * witness_grad_unchecked(x, x, y, kernel, backend))
     to_device = lambda a: jnp.asarray(a)
     run = lambda x, y: step(x, y).block_until_ready()
     return to_device, run
+
+
+def _exp_sum_step():
+    import jax
+    import jax.numpy as jnp
+
+    def exp_sum(x, y):
+        a, b = x[:, 0], jnp.concatenate([y[:, 0], x[:, 0]]) - 3.0  # N x 2N pairs, like a step
+        rows = jnp.pad(a, (0, -a.shape[0] % 256)).reshape(-1, 256)
+        return jax.lax.map(lambda r: jnp.sum(jnp.exp(r[:, None] + b[None, :]), axis=1), rows)
+
+    step = jax.jit(exp_sum)
+    return jnp.asarray, lambda x, y: step(x, y).block_until_ready()
 
 
 def _torch_step(kind: str):
@@ -110,21 +130,41 @@ def run_case(case: str, n: int, d: int, repeats: int) -> dict:
     import statistics
 
     xs, ys = _data(n, d)
-    to_device, run = _flows_step(case.removeprefix("flows-")) if case.startswith("flows-") else _torch_step(case)
+    if case.startswith("flows-"):
+        to_device, run = _flows_step(case.removeprefix("flows-"))
+    else:
+        to_device, run = _exp_sum_step() if case == "xla-exp-sum" else _torch_step(case)
     x, y = to_device(xs), to_device(ys)
     base = _rss_mb()
     start = time.perf_counter()
     run(x, y)
     warmup = time.perf_counter() - start
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats if warmup < 20 else 1):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         run(x, y)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     median = statistics.median(times)
     pairs = n * 2 * n  # particles x (particles + targets)
-    return {"case": case, "n": n, "d": d, "median_s": median, "warmup_s": warmup, "repeats": len(times),
-            "peak_extra_mb": _rss_mb() - base, "pairs_per_s": pairs / median}
+    record = {"case": case, "n": n, "d": d, "median_s": median, "cpu_s": statistics.median(cpu_times), "warmup_s": warmup,
+              "repeats": len(times), "peak_extra_mb": _rss_mb() - base, "pairs_per_s": pairs / median}
+    if case == "flows-sliced":
+        record["bucket_error_bound"] = _bucket_error_bound(x, y)
+    return record
+
+
+def _bucket_error_bound(x, y) -> float | None:
+    """The sliced backend's bound on its buckets' added error (None where it sorts)."""
+    import equinox as eqx
+    import jax
+
+    import flows
+
+    backend = flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256)
+    if not backend.uses_histograms(2 * x.shape[0] + y.shape[0]):
+        return None
+    return float(eqx.filter_jit(lambda b, x, y: b.bucket_error_bound(x, y))(backend, x, y))
 
 
 def _child(case: str, n: int, d: int, repeats: int, timeout: float) -> dict:
@@ -154,8 +194,8 @@ def _available(case: str) -> str | None:
 
 
 def _table(records: list[dict]) -> str:
-    rows = ["| N = M | d | case | median step | pairs/s | peak extra memory | ratio case / best exact flows |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| N = M | d | case | median step | CPU time | pairs/s | peak extra memory | ratio case / best exact flows |",
+            "|---|---|---|---|---|---|---|---|"]
     for n in sorted({r["n"] for r in records}):
         for d in sorted({r["d"] for r in records if r["n"] == n}):
             group = [r for r in records if r["n"] == n and r["d"] == d]
@@ -163,10 +203,10 @@ def _table(records: list[dict]) -> str:
             best = min(exact) if exact else None
             for r in group:
                 if "median_s" not in r:
-                    rows.append(f"| {n:.0e} | {d} | {r['case']} | skipped: {r['skipped']} | | | |")
+                    rows.append(f"| {n:.0e} | {d} | {r['case']} | skipped: {r['skipped']} | | | | |")
                     continue
                 ratio = f"{r['median_s'] / best:.2f}" if best else "n/a"
-                rows.append(f"| {n:.0e} | {d} | {r['case']} | {r['median_s']:.3g} s | {r['pairs_per_s'] / 1e9:.2f} G "
+                rows.append(f"| {n:.0e} | {d} | {r['case']} | {r['median_s']:.3g} s | {r['cpu_s']:.3g} s | {r['pairs_per_s'] / 1e9:.2f} G "
                             f"| {r['peak_extra_mb']:.0f} MB | {ratio} |")
     return "\n".join(rows)
 

@@ -46,6 +46,21 @@ def _pad_to(a: Array, length: int) -> Array:
     return jnp.concatenate([a, jnp.zeros((extra,) + a.shape[1:], a.dtype)])
 
 
+def chunk_length(n: int, target: int) -> int:
+    """Rows per chunk for n rows: a divisor of n in [target / 2, target] where there is one (the
+    chunks are then a reshape, not a padded copy of the rows), else `target` (at most n)."""
+    target = max(1, min(n, target))
+    for length in range(target, (target + 1) // 2 - 1, -1):
+        if n % length == 0:
+            return length
+    return target
+
+
+def chunk_rows(a: Array, chunk: int) -> Array:
+    """`a` zero-padded to a multiple of `chunk` rows and cut into (chunks, chunk, ...)."""
+    return _pad_to(a, math.ceil(a.shape[0] / chunk) * chunk).reshape((-1, chunk) + a.shape[1:])
+
+
 def blocked_row_sums(
     tile_fn: Callable[..., Array],
     x: Array,

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import check_points
-from .kernel_sums import kernel_grad_sum, kernel_sum, self_similarity
+from .kernel_sums import kernel_sum, self_similarity
 from .kernels import AbstractKernel, EnergyKernel
 from .sum_backends import Backend, resolve_backend
 
@@ -54,10 +54,9 @@ def mmd2_unchecked(
 @eqx.filter_jit
 def witness_grad_unchecked(z: Array, x: Array, y: Array, kernel: AbstractKernel, backend: Backend = "auto") -> Array:
     """`witness_grad` without argument checks: $\\frac1N\\sum_l \\nabla k(x_l, z) - \\frac1M\\sum_j \\nabla k(y_j, z)$,
-    two unweighted sums (the sliced backend counts ranks for those, with no weights to sort)."""
-    model = kernel_grad_sum(kernel, z, x, backend=backend)
-    target = kernel_grad_sum(kernel, z, y, backend=backend)
-    return model / x.shape[0] - target / y.shape[0]
+    computed by the backend (`AbstractSumBackend.witness_grad`: two unweighted sums, or one fused
+    pass for the sliced backend's bucketed CDFs)."""
+    return resolve_backend(backend).witness_grad(kernel, z, x, y)
 
 
 @eqx.filter_jit
