@@ -62,6 +62,9 @@ from .sum_backends import (
     SlicedRieszApproximation,
 )
 
+# issue 7 (experiments): kernels with an explicit feature map, the mean-field network kernel
+from .feature_kernels import AbstractFeatureKernel, NetworkKernel
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -145,4 +148,7 @@ __all__ = [
     "SlicedRieszApproximation",
     "particle_sharding",
     "shard_particles",
+    # issue 7 (experiments)
+    "AbstractFeatureKernel",
+    "NetworkKernel",
 ]
