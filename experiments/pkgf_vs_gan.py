@@ -25,7 +25,8 @@ Problems:
    d log MMD²/dt = −2α(t), α(t) = ∇Fᵀ(Γ + λ)⁻¹∇F / MMD², hence MMD²(t) = MMD²(0)·exp(−2∫α), and the
    convergence condition's bound MMD²(t) ≤ exp(−2α₀t)·MMD²(0) with α₀ = min_{s≤t} α(s). Checked
    on the saved grid while MMD² > 1e-10: the observed rate −d log MMD²/dt (finite differences)
-   against 2α, the integrated identity, whether the bound holds, and how loose it is.
+   against 2α, the integrated identity, whether the bound holds (to 1e-3 in log, the size of the
+   ODE and CG errors), and how loose it is.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import flows  # noqa: E402
 NAME = "pkgf_vs_gan"
 THRESHOLD = 1e-3  # "converged": final MMD² below this
 ROUNDOFF = 1e-10  # MMD² below this is round-off: no oscillation, no rate
+BOUND_TOL = 1e-3  # the bound counts as holding when log(bound / MMD²) >= -BOUND_TOL (ODE and CG error)
 METHODS = ("PKGF-GD", "MMD GD", "GAN")
 
 
@@ -116,7 +118,7 @@ def alpha_check(traj: flows.Trajectory) -> dict:
         "mmd2_never_rises": bool(np.all(np.diff(mmd2) <= 1e-12 * mmd2[:-1])),
         "rate_relative_error_median": float(np.median(rate_error)), "rate_relative_error_max": float(rate_error.max()),
         "identity_log_error_max": float(identity_error.max()),
-        "bound_holds": bool(np.all(slack >= -1e-6)), "bound_min_log_slack": float(slack.min()),
+        "bound_holds": bool(np.all(slack >= -BOUND_TOL)), "bound_min_log_slack": float(slack.min()),
         "bound_over_actual_final": float(np.exp(slack[-1])),
         "curve": {"t": t, "alpha": alpha, "mmd2": mmd2, "bound": bound, "observed_rate": observed, "t_mid": 0.5 * (t[1:] + t[:-1])},
     }
@@ -194,7 +196,7 @@ def _save(figure: Figure, path: Path) -> None:
         figure.savefig(tmp, format="png")
 
 
-def plot(problems: dict, out: Outputs) -> dict[str, Path]:
+def plot(problems: dict, out: Outputs, steps: int) -> dict[str, Path]:
     paths = {}
     figure = Figure(figsize=(5.5 * len(problems), 4.2 * 2), dpi=90)
     axes = np.atleast_2d(figure.subplots(2, len(problems), squeeze=False))
@@ -217,8 +219,8 @@ def plot(problems: dict, out: Outputs) -> dict[str, Path]:
         for i, method in enumerate(METHODS):
             for h, ls in ((h_show, "-"), (step_sizes[-1], ":")):
                 curve = np.clip(problem["curves"][method][h], 1e-17, None)
-                ax.plot(np.arange(curve.size), curve, ls, c=f"C{i}", label=f"{method} h={h:g}")
-        ax.set(yscale="log", xlabel="saved iteration", ylabel="MMD²", title=f"{name}: runs at h = {h_show:g} and {step_sizes[-1]:g}")
+                ax.plot(np.linspace(0, steps, curve.size), curve, ls, c=f"C{i}", label=f"{method} h={h:g}")
+        ax.set(yscale="log", xlabel="iteration", ylabel="MMD²", title=f"{name}: runs at h = {h_show:g} and {step_sizes[-1]:g}")
         ax.legend(fontsize=7)
     paths["sweep"] = out.media("pkgf_vs_gan_sweep.png")
     _save(figure, paths["sweep"])
@@ -261,6 +263,19 @@ def _stable_range(problem: dict, method: str) -> str:
     return "none" if not good else ", ".join(good)
 
 
+def _largest_step(problem: dict) -> str:
+    h = list(next(iter(problem["sweep"].values())))[-1]
+
+    def status(r):
+        if r["diverged"]:
+            return "diverged"
+        if r["oscillated"]:
+            return f"oscillated (final MMD² {r['final_mmd2']:.2g})"
+        return "converged" if r["converged"] else f"stalled at MMD² {r['final_mmd2']:.2g}"
+
+    return f"At the largest step size, h = {h}: " + "; ".join(f"{m} {status(problem['sweep'][m][h])}" for m in METHODS) + "."
+
+
 def section(results: dict, paths: dict, out: Outputs, config: dict) -> str:
     parts = [f"""
 **Claim** (Mroueh & Nguyen 2021): the parametric kernelized gradient flow (PKGF,
@@ -280,16 +295,27 @@ above its start). Converged (< {THRESHOLD:g}) without oscillating at h ∈ {{{_s
 
 {_table(problem)}
 
+{_largest_step(problem)}
+
 α(t) along the PKGF ODE (λ = {problem['reg']:g}, checked on {a['points']} saved times up to t = {a['t_checked']:.3g}):
 α between {a['alpha_min']:.3g} and {a['alpha_max']:.3g} (> 0: the convergence condition holds along the run);
 MMD² never rises: {a['mmd2_never_rises']}. The observed rate −d log MMD²/dt matches 2α(t) to a median
 relative error {a['rate_relative_error_median']:.1e} (max {a['rate_relative_error_max']:.1e}, finite differences on the grid); the
 integrated identity log(MMD²(t)/MMD²(0)) = −2∫α holds to {a['identity_log_error_max']:.1e}. The bound
-exp(−2α₀t)·MMD²(0), α₀ = min α so far, holds at every saved time: {a['bound_holds']}; at the last
+exp(−2α₀t)·MMD²(0), α₀ = min α so far, holds at every saved time (to {BOUND_TOL:g} in log; smallest
+log(bound/MMD²) {a['bound_min_log_slack']:.1e}): {a['bound_holds']}; at the last
 checked time it is {a['bound_over_actual_final']:.3g}× the actual MMD² (loose because α varies: the rate is set by
 the running ∫α, the bound by the worst α so far).
 """)
-    parts.append(f"![step-size sweep]({out.link(paths['sweep'])})\n\n![alpha and the bound]({out.link(paths['alpha'])})\n")
+    parts.append("""
+**Reading.** α(t) = ⟨f, P_λ f⟩/‖f‖² ≤ 1 (P_λ is a regularized projection), so a PKGF step of size h
+shrinks MMD² near the target by about (1 − hα)²: PKGF-GD is stable for h < 2 on any problem, which the
+sweep shows (h ≤ 1 converges, h = 3 oscillates). Plain GD's stable range depends on the problem's
+curvature, and the game oscillated or stalled at every step size tried. At large steps no method converges; the
+claim that PKGF stays stable where GD and the game do not holds here only in this sense: its safe
+step size is known in advance.
+""")
+    parts.append(f"\n![step-size sweep]({out.link(paths['sweep'])})\n\n![alpha and the bound]({out.link(paths['alpha'])})\n")
     return "".join(parts)
 
 
@@ -302,7 +328,7 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     if config["ring"]:
         print("MLP generator -> ring of 8 Gaussians", flush=True)
         problems["ring"] = ring_problem(config)
-    paths = plot(problems, out)
+    paths = plot(problems, out, config["steps"])
     results = {name: {"sweep": p["sweep"], "alpha": {k: v for k, v in p["alpha"].items() if k != "curve"},
                       "reg": p["reg"]} for name, p in problems.items()}
     results["setup"] = {"iterations": config["steps"], "threshold": THRESHOLD, "roundoff": ROUNDOFF,

@@ -9,11 +9,11 @@ def test_pkgf_descends_at_the_rate_alpha_gives(tmp_path, load_experiment):
     alpha = affine["alpha"]
     assert alpha["mmd2_never_rises"]  # a descent direction: MMD² non-increasing along the PKGF ODE
     assert alpha["alpha_min"] > 0  # the convergence condition holds along the run (measured min 0.0195)
-    # d log MMD²/dt = -2α: finite differences on the saved grid (Δt = 0.4) against the trapezoid
-    # mean of α; both are O(Δt²) approximations (measured median 2e-3, integrated 2e-3)
+    # d log MMD²/dt = -2α: finite differences on the saved grid (Δt = 0.2) against the trapezoid
+    # mean of α; both are O(Δt²) approximations (measured: median 7.0e-4, integrated 3.7e-3)
     assert alpha["rate_relative_error_median"] < 1e-2
     assert alpha["identity_log_error_max"] < 1e-2
-    assert alpha["bound_holds"] and alpha["bound_over_actual_final"] >= 1.0
+    assert alpha["bound_holds"] and alpha["bound_over_actual_final"] >= 1.0  # measured 49.8 at t = 20
 
     sweep = affine["sweep"]
     # the Gauss-Newton step h = 1 converges to round-off without oscillating (measured 0.0)

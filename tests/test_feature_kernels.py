@@ -59,3 +59,16 @@ def test_feature_sums_match_the_generic_path_and_the_risk_identity():
     # the witness gradient is the risk's gradient in one particle, times N/2
     grad = jax.grad(lambda xs: jnp.mean((kernel.network(xs) - kernel.network(y)) ** 2))(x)
     np.testing.assert_allclose(flows.witness_grad(x, x, y, kernel), grad * x.shape[0] / 2, rtol=1e-10, atol=1e-14)
+
+
+def test_network_kernel_rejects_bad_arguments():
+    import pytest
+
+    z = np.ones((4, 3))
+    with pytest.raises(ValueError, match="`inputs`"):
+        flows.NetworkKernel(np.ones(3))
+    with pytest.raises(ValueError, match="`hidden`"):
+        flows.NetworkKernel(z, hidden=0)
+    with pytest.raises(ValueError, match="`output_bandwidth`"):
+        flows.NetworkKernel(z, output_bandwidth=-1.0)
+    assert flows.NetworkKernel(z, hidden=2).particle_dim == 8
