@@ -1,28 +1,36 @@
-"""PKGF vs parametric MMD gradient descent vs the gradient-regularized MMD GAN game (MATH.md section 5).
+"""MMD GAN as a gradient flow (Mroueh & Nguyen, AISTATS 2021; MATH.md section 5): the parametric
+kernelized gradient flow (PKGF) vs parametric MMD gradient descent vs the gradient-regularized
+MMD GAN game, across step sizes, and the PKGF's convergence constant α(t) against the rate it
+predicts.
 
-    PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # 1-2 minutes (mostly compiling): one run per method, no files
-    PYTHONPATH=. python experiments/pkgf_vs_gan.py           # full run: media/pkgf_vs_gan_*.png, media/pkgf_samples.gif,
-                                                              #           experiments/results/pkgf_vs_gan.json
+    PYTHONPATH=. python experiments/pkgf_vs_gan.py           # media/pkgf_vs_gan_*.png, results JSON, section
+    PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # affine problem only, fewer steps (seconds)
 
-Two problems:
-- **affine**: an affine generator G(z) = Az + b (k = 1) to a rank-1 Gaussian in d = 2. PKGF and
-  parametric GD run in population mode (exact closed-form MMD², no sampling error); the GAN
-  plays on samples (512 target samples, fresh latents) and is scored with the same exact MMD².
-- **ring**: an MLP generator (tanh, width 48, depth 2: 2,690 parameters) to the 8-Gaussians ring, with a fixed latent
-  batch for PKGF (CG solve) and fresh latents for GD and the GAN; scored by the V-statistic MMD²
-  on the fixed batch.
+Problems:
+- **affine**: an affine generator G(z) = Az + b (k = 1) to a rank-1 Gaussian in d = 2, Gaussian
+  kernel σ = 1. PKGF and parametric GD run in population mode (exact closed-form MMD², no
+  sampling error); the GAN plays on samples (512 target samples, 128 fresh latents a step, a
+  random-feature critic, 5 SGD ascent steps of 0.5 per generator step) and is scored with the same
+  exact MMD².
+- **ring** (full mode only): an MLP generator (tanh, width 48, depth 2: 2,690 parameters) to the
+  8-Gaussians ring, kernel a sum of Gaussians σ ∈ {0.5, 2}; PKGF with conjugate gradient on a fixed
+  batch of 64 latents, GD and the GAN with fresh latents; scored by the V-statistic MMD² on the
+  fixed batch.
 
-Claims checked (MATH.md section 5): PKGF is a descent direction (MMD² never rises along it), the
-convergence constant α(t) stays positive, and PKGF is stable where plain GD with a large step and
-the adversarial game diverge or oscillate. Per run: final MMD², the first step (or time) at which
-MMD² < 1e-3, and whether it diverged (NaN, or ends above its start) or oscillated (MMD² rebounds
-above twice its running minimum, and above 1e-10).
+1. **Step-size sweep.** Each method runs the same number of iterations at each step size h:
+   PKGF-GD θ ← θ − h(Γ + λ)⁻¹∇F, MMD GD θ ← θ − h∇F, and the game with generator SGD of step h.
+   Per run: final MMD², diverged (NaN, or ends above its start), oscillated (MMD² rebounds above
+   twice its running minimum, and above 1e-10).
+2. **α(t) vs the observed rate.** Along the PKGF ODE (Tsit5, adaptive), MATH.md section 5 gives
+   d log MMD²/dt = −2α(t), α(t) = ∇Fᵀ(Γ + λ)⁻¹∇F / MMD², hence MMD²(t) = MMD²(0)·exp(−2∫α), and the
+   convergence condition's bound MMD²(t) ≤ exp(−2α₀t)·MMD²(0) with α₀ = min_{s≤t} α(s). Checked
+   on the saved grid while MMD² > 1e-10: the observed rate −d log MMD²/dt (finite differences)
+   against 2α, the integrated identity, whether the bound holds (to 1e-3 in log, the size of the
+   ODE and CG errors), and how loose it is.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -36,59 +44,88 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from report import Outputs, parse_args  # noqa: E402
 
 import flows  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-THRESHOLD = 1e-3
-ROUNDOFF = 1e-10  # rebounds below this are round-off, not oscillation
+NAME = "pkgf_vs_gan"
+THRESHOLD = 1e-3  # "converged": final MMD² below this
+ROUNDOFF = 1e-10  # MMD² below this is round-off: no oscillation, no rate
+BOUND_TOL = 1e-3  # the bound counts as holding when log(bound / MMD²) >= -BOUND_TOL (ODE and CG error)
+METHODS = ("PKGF-GD", "MMD GD", "GAN")
 
 
-def ring_of_gaussians(key, n, modes=8, radius=2.0, std=0.1):
-    k_mode, k_noise = jax.random.split(key)
-    angles = 2 * jnp.pi * jax.random.randint(k_mode, (n,), 0, modes) / modes
-    return radius * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1) + std * jax.random.normal(k_noise, (n, 2))
+def settings(quick: bool) -> dict:
+    if quick:
+        return dict(steps=60, step_sizes=(0.3, 1.0, 3.0, 10.0), t1=20.0, saves=101, ring=False)
+    return dict(steps=300, step_sizes=(0.1, 0.3, 1.0, 3.0, 10.0, 30.0), t1=30.0, saves=301, ring=True)
 
 
-def summarize(traj: flows.Trajectory | None, per_step: float | None) -> dict:
-    """Final MMD², first step/time below THRESHOLD, diverged / oscillated flags."""
-    if traj is None:
-        return {"final_mmd2": None, "steps_to_threshold": None, "time_to_threshold": None, "diverged": True, "oscillated": False}
-    mmd2 = np.asarray(traj.diagnostics["mmd2"], dtype=float)
-    below = np.nonzero(mmd2 < THRESHOLD)[0]
-    hit_time = float(traj.ts[below[0]]) if below.size else None
+def summarize(mmd2: np.ndarray) -> dict:
+    """Final MMD², converged / diverged / oscillated flags of one run."""
+    finite = np.all(np.isfinite(mmd2))
     running_min = np.minimum.accumulate(mmd2)
     return {
-        "final_mmd2": float(mmd2[-1]),
-        "time_to_threshold": hit_time,
-        "steps_to_threshold": None if hit_time is None or per_step is None else int(round(hit_time / per_step)),
-        "diverged": bool(not np.all(np.isfinite(mmd2)) or mmd2[-1] > mmd2[0]),
+        "final_mmd2": float(mmd2[-1]) if finite else None,
+        "converged": bool(finite and mmd2[-1] < THRESHOLD),
+        "diverged": bool(not finite or mmd2[-1] > mmd2[0]),
         "oscillated": bool(np.any((mmd2[1:] > 2 * running_min[:-1]) & (mmd2[1:] > ROUNDOFF))),
+        "max_rise": float(np.max(np.diff(mmd2))) if finite else None,
     }
 
 
-def run(label, results, trajectories, per_step, fn):
-    started = time.perf_counter()
+def run_or_diverge(fn) -> np.ndarray:
     try:
-        traj = fn()
-    except flows.FlowDivergedError as error:
-        print(f"  {label}: diverged ({error})".splitlines()[0][:160])
-        traj = None
-    summary = summarize(traj, per_step)
-    summary["wall_s"] = round(time.perf_counter() - started, 2)
-    if traj is not None and "num_steps" in traj.stats:
-        summary["solver_steps"] = int(traj.stats["num_steps"])
-    results[label] = summary
-    if traj is not None:
-        trajectories[label] = traj
-    print(f"  {label}: final MMD² {summary['final_mmd2']}, steps to < {THRESHOLD:g}: {summary['steps_to_threshold']}, "
-          f"time: {summary['time_to_threshold']}, diverged: {summary['diverged']}, oscillated: {summary['oscillated']} "
-          f"({summary['wall_s']} s)")
-    return traj
+        return np.asarray(fn().diagnostics["mmd2"], dtype=float)
+    except flows.FlowDivergedError:
+        return np.array([np.nan])
 
 
-def affine_problem(quick: bool):
-    keys = jax.random.split(jax.random.PRNGKey(0), 5)
+def sweep(make_runs: dict, step_sizes, steps: int) -> tuple[dict, dict]:
+    """{method: {h: summary}} and the MMD² curves, for every method and step size."""
+    results, curves = {}, {}
+    for method, make in make_runs.items():
+        results[method], curves[method] = {}, {}
+        for h in step_sizes:
+            mmd2 = run_or_diverge(lambda: make(h, steps))
+            results[method][f"{h:g}"] = summarize(mmd2)
+            curves[method][h] = mmd2
+        print(f"  {method}: " + ", ".join(f"h={h}: {r['final_mmd2'] if r['final_mmd2'] is None else round(r['final_mmd2'], 6)}"
+                                          f"{' osc' if r['oscillated'] else ''}{' div' if r['diverged'] else ''}"
+                                          for h, r in results[method].items()), flush=True)
+    return results, curves
+
+
+def alpha_check(traj: flows.Trajectory) -> dict:
+    """α(t) against the observed rate, the integrated identity and the bound (module docstring)."""
+    t = np.asarray(traj.ts, dtype=float)
+    mmd2 = np.asarray(traj.diagnostics["mmd2"], dtype=float)
+    alpha = np.asarray(traj.diagnostics["alpha"], dtype=float)
+    keep = np.nonzero(mmd2 > ROUNDOFF)[0]
+    keep = keep[: np.argmax(np.diff(np.append(keep, -1)) != 1) + 1]  # the leading stretch above round-off
+    t, mmd2, alpha = t[keep], mmd2[keep], alpha[keep]
+    observed = -np.diff(np.log(mmd2)) / np.diff(t)
+    predicted = alpha[1:] + alpha[:-1]  # 2 × the trapezoid mean of α over each interval
+    rate_error = np.abs(observed - predicted) / np.abs(predicted)
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (alpha[1:] + alpha[:-1]) * np.diff(t))])
+    identity_error = np.abs(np.log(mmd2 / mmd2[0]) + 2 * integral)
+    alpha0 = np.minimum.accumulate(alpha)
+    bound = mmd2[0] * np.exp(-2 * alpha0 * (t - t[0]))
+    slack = np.log(bound / mmd2)  # >= 0 where the bound holds
+    return {
+        "t_checked": float(t[-1]), "points": int(t.size),
+        "alpha_min": float(alpha.min()), "alpha_max": float(alpha.max()), "alpha_final": float(alpha[-1]),
+        "mmd2_never_rises": bool(np.all(np.diff(mmd2) <= 1e-12 * mmd2[:-1])),
+        "rate_relative_error_median": float(np.median(rate_error)), "rate_relative_error_max": float(rate_error.max()),
+        "identity_log_error_max": float(identity_error.max()),
+        "bound_holds": bool(np.all(slack >= -BOUND_TOL)), "bound_min_log_slack": float(slack.min()),
+        "bound_over_actual_final": float(np.exp(slack[-1])),
+        "curve": {"t": t, "alpha": alpha, "mmd2": mmd2, "bound": bound, "observed_rate": observed, "t_mid": 0.5 * (t[1:] + t[:-1])},
+    }
+
+
+def affine_problem(config: dict) -> dict:
+    keys = jax.random.split(jax.random.PRNGKey(0), 4)
     direction = jnp.array([1.0, 0.5]) / jnp.sqrt(1.25)
     target = flows.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
     generator = flows.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([-1.0, 0.0]))
@@ -98,136 +135,212 @@ def affine_problem(quick: bool):
     samples = flows.ParametricMMDFlow(
         generator, target.sample(keys[0], 512), kernel, latents=jax.random.normal(keys[1], (128, 1)), fresh_latents=128
     )
-    n_steps = 100 if quick else 3000
-    results, trajectories = {}, {}
-    t1 = 2.0 if quick else 40.0
-    run("PKGF (Tsit5)", results, trajectories, None, lambda: flows.simulate(
-        pkgf, generator, t1=t1, ts=jnp.linspace(0, t1, 201),
-        diagnostics={"mmd2": pkgf.mmd2, "alpha": pkgf.alpha, "metric_min_eigenvalue": pkgf.metric_min_eigenvalue},
-        stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9)))
-    for h in (1.0,) if quick else (0.5, 1.0):
-        run(f"PKGF-GD h={h:g}", results, trajectories, h, lambda h=h: flows.simulate(
-            pkgf, generator, t1=h * n_steps / 10, solver=flows.GradientDescent(step=h), diagnostics={"mmd2": pkgf.mmd2}))
-    for lr in (1.0,) if quick else (1.0, 10.0, 100.0):
-        run(f"MMD GD lr={lr:g}", results, trajectories, lr, lambda lr=lr: flows.simulate(
-            population, generator, t1=lr * n_steps, solver=flows.GradientDescent(step=lr), diagnostics={"mmd2": population.mmd2}))
-    for lr in (0.1,) if quick else (0.01, 0.1):
-        for n_critic in (5,) if quick else (1, 5):
-            critic = flows.RandomFeatureCritic(2, 256, 1.0, key=keys[2])
-            game = flows.MMDGAN(critic, optax.sgd(lr), optax.sgd(0.5), n_critic=n_critic, reg=1e-3)
-            run(f"GAN sgd lr={lr:g} n_critic={n_critic}", results, trajectories, 1.0, lambda game=game: flows.simulate(
-                samples, generator, t1=float(n_steps), solver=game, key=keys[3], diagnostics={"mmd2": population.mmd2}))
-    return results, trajectories, pkgf, target, keys[4]
+    critic = flows.RandomFeatureCritic(2, 256, 1.0, key=keys[2], dtype=jnp.float64)
+    score = {"mmd2": population.mmd2}
+    runs = {
+        "PKGF-GD": lambda h, n: flows.simulate(pkgf, generator, t1=h * n, solver=flows.GradientDescent(step=h),
+                                               diagnostics={"mmd2": pkgf.mmd2}),
+        "MMD GD": lambda h, n: flows.simulate(population, generator, t1=h * n, solver=flows.GradientDescent(step=h),
+                                              diagnostics=score),
+        "GAN": lambda h, n: flows.simulate(samples, generator, t1=float(n), key=keys[3], diagnostics=score,
+                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.sgd(0.5), n_critic=5, reg=1e-3)),
+    }
+    started = time.perf_counter()
+    ode = flows.simulate(pkgf, generator, t1=config["t1"], ts=jnp.linspace(0, config["t1"], config["saves"]),
+                         diagnostics={"mmd2": pkgf.mmd2, "alpha": pkgf.alpha},
+                         stepsize_controller=diffrax.PIDController(rtol=1e-7, atol=1e-12))
+    print(f"  PKGF ODE: {time.perf_counter() - started:.1f} s", flush=True)
+    sweep_results, curves = sweep(runs, config["step_sizes"], config["steps"])
+    return {"sweep": sweep_results, "alpha": alpha_check(ode), "curves": curves, "reg": 1e-3}
 
 
-def ring_problem(quick: bool):
+def ring_of_gaussians(key, n, modes=8, radius=2.0, std=0.1):
+    k_mode, k_noise = jax.random.split(key)
+    angles = 2 * jnp.pi * jax.random.randint(k_mode, (n,), 0, modes) / modes
+    return radius * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1) + std * jax.random.normal(k_noise, (n, 2))
+
+
+def ring_problem(config: dict) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(1), 6)
-    target = ring_of_gaussians(keys[0], 128 if quick else 256)
+    target = ring_of_gaussians(keys[0], 256)
     generator = flows.MLPGenerator(4, 2, width=48, depth=2, activation="tanh", key=keys[1], dtype=jnp.float64)
     kernel = flows.SumKernel([flows.GaussianKernel(0.5), flows.GaussianKernel(2.0)])
-    latents = jax.random.normal(keys[2], (32 if quick else 128, 4))
-    pkgf = flows.PKGF(generator, target, kernel, reg=1e-2, solve="cg", latents=latents, cg_rtol=1e-5, cg_atol=1e-10,
-                      cg_max_steps=100)
+    latents = jax.random.normal(keys[2], (64, 4))
+    pkgf = flows.PKGF(generator, target, kernel, reg=1e-2, solve="cg", latents=latents, cg_rtol=1e-6, cg_atol=1e-12,
+                      cg_max_steps=200)
     plain = flows.ParametricMMDFlow(generator, target, kernel, latents=latents, fresh_latents=latents.shape[0])
-    n_steps = 100 if quick else 2000
-    t1 = 1.0 if quick else 20.0
-    results, trajectories = {}, {}
-    run("PKGF (Tsit5, CG)", results, trajectories, None, lambda: flows.simulate(
-        pkgf, generator, t1=t1, ts=jnp.linspace(0, t1, 121), diagnostics={"mmd2": pkgf.mmd2, "alpha": pkgf.alpha},
-        stepsize_controller=diffrax.PIDController(rtol=1e-3, atol=1e-6)))
-    run("PKGF-GD h=0.5", results, trajectories, 0.5, lambda: flows.simulate(
-        pkgf, generator, t1=0.5 * n_steps / 10, solver=flows.GradientDescent(step=0.5), diagnostics={"mmd2": pkgf.mmd2}))
-    for lr in (1.0,) if quick else (1.0, 10.0, 100.0):
-        run(f"MMD GD lr={lr:g}", results, trajectories, lr, lambda lr=lr: flows.simulate(
-            plain, generator, t1=lr * n_steps, solver=flows.GradientDescent(step=lr), key=keys[3],
-            diagnostics={"mmd2": plain.mmd2}))
-    critics = {"RF": flows.RandomFeatureCritic(2, 256, 0.5, key=keys[4], dtype=jnp.float64),
-               "MLP": flows.MLPCritic(2, width=64, depth=2, key=keys[4], dtype=jnp.float64)}
-    for name, critic in list(critics.items())[: 1 if quick else 2]:
-        for lr, n_critic in ((1e-3, 5),) if quick else ((1e-3, 5), (1e-2, 1), (1e-2, 5)):
-            game = flows.MMDGAN(critic, optax.adam(lr), optax.adam(1e-2), n_critic=n_critic, reg=1e-3)
-            run(f"GAN[{name}] adam lr={lr:g} n_critic={n_critic}", results, trajectories, 1.0, lambda game=game: flows.simulate(
-                plain, generator, t1=float(n_steps), solver=game, key=keys[5], diagnostics={"mmd2": plain.mmd2}))
-    return results, trajectories, pkgf, target
-
-
-def save_figure(figure, path):
-    FigureCanvasAgg(figure)
-    figure.savefig(path)
-
-
-def figures(out: Path, problems: dict):
-    out.mkdir(parents=True, exist_ok=True)
-    figure = Figure(figsize=(11, 8), dpi=110)
-    axes = figure.subplots(2, 2)
-    for row, (name, (_, trajectories, *_)) in enumerate(problems.items()):
-        colours = {label: f"C{i % 10}" for i, label in enumerate(trajectories)}
-        for label, traj in trajectories.items():
-            mmd2 = np.clip(np.asarray(traj.diagnostics["mmd2"], dtype=float), 1e-16, None)
-            style = {"label": label, "c": colours[label], "lw": 2.5 if label.startswith("PKGF") else 1.2,
-                     "ls": "-" if label.startswith(("PKGF", "MMD GD")) else "--"}
-            axes[row, 0].plot(traj.ts, mmd2, **style)
-            if traj.metadata.get("engine") == "discrete":
-                axes[row, 1].plot(traj.ts / traj.metadata["step"], mmd2, **style)
-        axes[row, 0].set(xscale="symlog", yscale="log", xlabel="flow time t (GD: lr × steps; GAN: steps)", ylabel="MMD²",
-                         title=f"{name}: vs time")
-        axes[row, 0].legend(fontsize=6)
-        axes[row, 1].set(xscale="symlog", yscale="log", xlabel="iterations", ylabel="MMD²", title=f"{name}: discrete runs vs iterations")
-    figure.tight_layout()
-    save_figure(figure, out / "pkgf_vs_gan_mmd2.png")
-
-    figure = Figure(figsize=(6, 4), dpi=110)
-    ax = figure.subplots()
-    for name, (_, trajectories, *_) in problems.items():
-        label = next(k for k in trajectories if k.startswith("PKGF (Tsit5"))
-        traj = trajectories[label]
-        resolved = traj.diagnostics["mmd2"] > 1e-12  # alpha = D / MMD² is round-off once MMD² is
-        ax.plot(traj.ts[resolved], traj.diagnostics["alpha"][resolved], label=f"{name}: {label}")
-    ax.set(xlabel="t", ylabel="α(t) = ∇Fᵀ(Γ+λ)⁻¹∇F / MMD²", yscale="log",
-           title="PKGF convergence constant α(t) (while MMD² > 1e-12)")
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    save_figure(figure, out / "pkgf_vs_gan_alpha.png")
-
-    _, trajectories, pkgf, target = problems["ring"]
-    shown = [k for k in trajectories if k.startswith(("PKGF (Tsit5", "MMD GD", "GAN"))]
-    columns = 5
-    rows = -(-len(shown) // columns)
-    figure = Figure(figsize=(3 * columns, 3.2 * rows), dpi=100)
-    for ax, label in zip(np.ravel(figure.subplots(rows, columns)), shown):
-        x = np.asarray(pkgf.samples(trajectories[label].final_state))
-        ax.scatter(*np.asarray(target).T, s=3, c="tab:orange", alpha=0.4)
-        ax.scatter(*x.T, s=3, c="tab:blue")
-        ax.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), title=label)
-        ax.title.set_fontsize(7)
-        ax.set_aspect("equal")
-    figure.tight_layout()
-    save_figure(figure, out / "pkgf_vs_gan_samples.png")
-
-    label = next(k for k in trajectories if k.startswith("PKGF (Tsit5"))
-    flows.animate_particles(pkgf.sample_trajectory(trajectories[label]), out / "pkgf_samples.gif", target=np.asarray(target),
-                            fps=10, frames=61, figsize=(7, 3.4), dpi=70, title="PKGF: MMD² of the generated samples")
-
-
-def main(quick: bool, out: Path = ROOT / "media", results_path: Path = ROOT / "experiments" / "results" / "pkgf_vs_gan.json"):
+    critic = flows.RandomFeatureCritic(2, 256, 0.5, key=keys[4], dtype=jnp.float64)
+    score = {"mmd2": plain.mmd2}
+    runs = {
+        "PKGF-GD": lambda h, n: flows.simulate(pkgf, generator, t1=h * n, solver=flows.GradientDescent(step=h),
+                                               diagnostics={"mmd2": pkgf.mmd2}),
+        "MMD GD": lambda h, n: flows.simulate(plain, generator, t1=h * n, solver=flows.GradientDescent(step=h), key=keys[3],
+                                              diagnostics=score),
+        "GAN": lambda h, n: flows.simulate(plain, generator, t1=float(n), key=keys[5], diagnostics=score,
+                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.adam(1e-2), n_critic=5, reg=1e-3)),
+    }
     started = time.perf_counter()
-    print("affine generator -> rank-1 Gaussian (population mode for PKGF / GD)")
-    affine = affine_problem(quick)
-    print("MLP generator -> ring of 8 Gaussians")
-    ring = ring_problem(quick)
-    problems = {"affine": affine[:3] + (None,), "ring": ring}
-    summary = {"threshold": THRESHOLD, "quick": quick, "affine": affine[0], "ring": ring[0],
-               "wall_time_s": round(time.perf_counter() - started, 1)}
-    if not quick:
-        figures(out, problems)
-        results_path.parent.mkdir(parents=True, exist_ok=True)
-        results_path.write_text(json.dumps(summary, indent=2))
-        print(f"wrote {results_path} and figures in {out}")
-    print(f"total {summary['wall_time_s']} s")
-    return summary
+    t1 = 10.0
+    ode = flows.simulate(pkgf, generator, t1=t1, ts=jnp.linspace(0, t1, 101), diagnostics={"mmd2": pkgf.mmd2, "alpha": pkgf.alpha},
+                         stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-10))
+    print(f"  PKGF ODE (CG): {time.perf_counter() - started:.1f} s", flush=True)
+    sweep_results, curves = sweep(runs, config["step_sizes"][1:-1], config["steps"])
+    return {"sweep": sweep_results, "alpha": alpha_check(ode), "curves": curves, "reg": 1e-2,
+            "samples": {"target": np.asarray(target), "pkgf": np.asarray(pkgf.samples(ode.final_state))}}
+
+
+def _save(figure: Figure, path: Path) -> None:
+    FigureCanvasAgg(figure)
+    figure.tight_layout()
+    with flows.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+
+
+def plot(problems: dict, out: Outputs, steps: int) -> dict[str, Path]:
+    paths = {}
+    figure = Figure(figsize=(5.5 * len(problems), 4.2 * 2), dpi=90)
+    axes = np.atleast_2d(figure.subplots(2, len(problems), squeeze=False))
+    for col, (name, problem) in enumerate(problems.items()):
+        step_sizes = sorted(next(iter(problem["curves"].values())))
+        ax = axes[0, col]
+        for i, method in enumerate(METHODS):
+            finals = [problem["sweep"][method][f"{h:g}"]["final_mmd2"] for h in step_sizes]
+            finals = [np.nan if v is None else max(v, 1e-17) for v in finals]
+            ax.plot(step_sizes, finals, "o-", c=f"C{i}", label=method)
+            for h, v in zip(step_sizes, finals):
+                flags = problem["sweep"][method][f"{h:g}"]
+                if flags["oscillated"] or flags["diverged"]:
+                    ax.plot(h, v, "x", c="k", ms=9)
+        ax.set(xscale="log", yscale="log", xlabel="step size h", ylabel="final MMD²",
+               title=f"{name}: final MMD² vs step size (× = oscillated/diverged)")
+        ax.legend(fontsize=8)
+        ax = axes[1, col]
+        h_show = 1.0 if 1.0 in step_sizes else step_sizes[len(step_sizes) // 2]
+        for i, method in enumerate(METHODS):
+            for h, ls in ((h_show, "-"), (step_sizes[-1], ":")):
+                curve = np.clip(problem["curves"][method][h], 1e-17, None)
+                ax.plot(np.linspace(0, steps, curve.size), curve, ls, c=f"C{i}", label=f"{method} h={h:g}")
+        ax.set(yscale="log", xlabel="iteration", ylabel="MMD²", title=f"{name}: runs at h = {h_show:g} and {step_sizes[-1]:g}")
+        ax.legend(fontsize=7)
+    paths["sweep"] = out.media("pkgf_vs_gan_sweep.png")
+    _save(figure, paths["sweep"])
+
+    figure = Figure(figsize=(5.5 * len(problems), 4.2 * 2), dpi=90)
+    axes = np.atleast_2d(figure.subplots(2, len(problems), squeeze=False))
+    for col, (name, problem) in enumerate(problems.items()):
+        c = problem["alpha"]["curve"]
+        ax = axes[0, col]
+        ax.plot(c["t_mid"], c["observed_rate"], "o", ms=3, label="observed −d log MMD²/dt")
+        ax.plot(c["t"], 2 * c["alpha"], "-", label="2α(t)")
+        ax.plot(c["t"], 2 * np.minimum.accumulate(c["alpha"]), "--", label="2α₀(t) = 2 min α")
+        ax.set(xlabel="t", ylabel="rate", title=f"{name}: PKGF rate vs α(t)")
+        ax.legend(fontsize=8)
+        ax = axes[1, col]
+        ax.plot(c["t"], c["mmd2"], label="MMD²(t) (PKGF ODE)")
+        ax.plot(c["t"], c["bound"], "--", label="bound exp(−2α₀t)·MMD²(0)")
+        ax.set(yscale="log", xlabel="t", ylabel="MMD²", title=f"{name}: the convergence bound")
+        ax.legend(fontsize=8)
+    paths["alpha"] = out.media("pkgf_vs_gan_alpha.png")
+    _save(figure, paths["alpha"])
+    return paths
+
+
+def _table(problem: dict) -> str:
+    step_sizes = list(next(iter(problem["sweep"].values())))
+    header = "| method | " + " | ".join(f"h = {h}" for h in step_sizes) + " |\n|---|" + "---|" * len(step_sizes)
+
+    def cell(r):
+        value = "NaN" if r["final_mmd2"] is None else f"{r['final_mmd2']:.2g}"
+        flags = ", ".join(f for f, on in (("osc.", r["oscillated"]), ("div.", r["diverged"])) if on)
+        return value + (f" ({flags})" if flags else "")
+
+    rows = "\n".join(f"| {m} | " + " | ".join(cell(problem["sweep"][m][h]) for h in step_sizes) + " |" for m in METHODS)
+    return header + "\n" + rows
+
+
+def _stable_range(problem: dict, method: str) -> str:
+    good = [h for h, r in problem["sweep"][method].items() if r["converged"] and not r["oscillated"]]
+    return "none" if not good else ", ".join(good)
+
+
+def _largest_step(problem: dict) -> str:
+    h = list(next(iter(problem["sweep"].values())))[-1]
+
+    def status(r):
+        if r["diverged"]:
+            return "diverged"
+        if r["oscillated"]:
+            return f"oscillated (final MMD² {r['final_mmd2']:.2g})"
+        return "converged" if r["converged"] else f"stalled at MMD² {r['final_mmd2']:.2g}"
+
+    return f"At the largest step size, h = {h}: " + "; ".join(f"{m} {status(problem['sweep'][m][h])}" for m in METHODS) + "."
+
+
+def section(results: dict, paths: dict, out: Outputs, config: dict) -> str:
+    parts = [f"""
+**Claim** (Mroueh & Nguyen 2021): the parametric kernelized gradient flow (PKGF,
+θ̇ = −(Γ_θ + λ)⁻¹∇F, the generator step of a gradient-regularized MMD GAN whose critic is solved
+exactly) is a descent direction, converges at the rate its constant α(t) gives
+(MMD²(t) ≤ e^(−2α₀t)MMD²(0) while α ≥ α₀ > 0), and stabilizes training compared with GAN
+gradient descent. Setting in `experiments/pkgf_vs_gan.py`; {config['steps']} iterations per run.
+"""]
+    for name, problem in results.items():
+        a = problem["alpha"]
+        parts.append(f"""
+### {name}
+
+Step-size sweep (final MMD²; osc. = rebounded above twice its running minimum; div. = NaN or ended
+above its start). Converged (< {THRESHOLD:g}) without oscillating at h ∈ {{{_stable_range(problem, 'PKGF-GD')}}} for PKGF-GD,
+{{{_stable_range(problem, 'MMD GD')}}} for MMD GD and {{{_stable_range(problem, 'GAN')}}} for the GAN.
+
+{_table(problem)}
+
+{_largest_step(problem)}
+
+α(t) along the PKGF ODE (λ = {problem['reg']:g}, checked on {a['points']} saved times up to t = {a['t_checked']:.3g}):
+α between {a['alpha_min']:.3g} and {a['alpha_max']:.3g} (> 0: the convergence condition holds along the run);
+MMD² never rises: {a['mmd2_never_rises']}. The observed rate −d log MMD²/dt matches 2α(t) to a median
+relative error {a['rate_relative_error_median']:.1e} (max {a['rate_relative_error_max']:.1e}, finite differences on the grid); the
+integrated identity log(MMD²(t)/MMD²(0)) = −2∫α holds to {a['identity_log_error_max']:.1e}. The bound
+exp(−2α₀t)·MMD²(0), α₀ = min α so far, holds at every saved time (to {BOUND_TOL:g} in log; smallest
+log(bound/MMD²) {a['bound_min_log_slack']:.1e}): {a['bound_holds']}; at the last
+checked time it is {a['bound_over_actual_final']:.3g}× the actual MMD² (loose because α varies: the rate is set by
+the running ∫α, the bound by the worst α so far).
+""")
+    parts.append("""
+**Reading.** α(t) = ⟨f, P_λ f⟩/‖f‖² ≤ 1 (P_λ is a regularized projection), so a PKGF step of size h
+shrinks MMD² near the target by about (1 − hα)²: PKGF-GD is stable for h < 2 on any problem, which the
+sweep shows (h ≤ 1 converges, h = 3 oscillates). Plain GD's stable range depends on the problem's
+curvature, and the game oscillated or stalled at every step size tried. At large steps no method converges; the
+claim that PKGF stays stable where GD and the game do not holds here only in this sense: its safe
+step size is known in advance.
+""")
+    parts.append(f"\n![step-size sweep]({out.link(paths['sweep'])})\n\n![alpha and the bound]({out.link(paths['alpha'])})\n")
+    return "".join(parts)
+
+
+def main(quick: bool = False, root: Path | None = None) -> dict:
+    started = time.perf_counter()
+    out = Outputs(NAME, order=2, quick=quick, root=root)
+    config = settings(quick)
+    print("affine generator -> rank-1 Gaussian", flush=True)
+    problems = {"affine": affine_problem(config)}
+    if config["ring"]:
+        print("MLP generator -> ring of 8 Gaussians", flush=True)
+        problems["ring"] = ring_problem(config)
+    paths = plot(problems, out, config["steps"])
+    results = {name: {"sweep": p["sweep"], "alpha": {k: v for k, v in p["alpha"].items() if k != "curve"},
+                      "reg": p["reg"]} for name, p in problems.items()}
+    results["setup"] = {"iterations": config["steps"], "threshold": THRESHOLD, "roundoff": ROUNDOFF,
+                        "step_sizes": list(config["step_sizes"])}
+    results["wall_time_s"] = round(time.perf_counter() - started, 1)
+    out.write_results(results)
+    out.write_section("MMD GAN as a gradient flow", section({k: v for k, v in results.items() if k in problems}, paths,
+                                                             out, config))
+    return results
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small, fast smoke run (no files written)")
-    main(parser.parse_args().quick)
+    args = parse_args(__doc__)
+    summary = main(quick=args.quick, root=args.root)
+    print(f"{summary['wall_time_s']} s")

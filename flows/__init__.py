@@ -71,6 +71,9 @@ from .wgan_gp import WGANGP
 from .linear_stability import drift_jacobian, max_stable_step
 from .solver_cost import drift_evaluations
 
+# issue 7 (experiments): kernels with an explicit feature map, the mean-field network kernel
+from .feature_kernels import AbstractFeatureKernel, NetworkKernel
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -164,4 +167,7 @@ __all__ = [
     "drift_evaluations",
     "drift_jacobian",
     "max_stable_step",
+    # issue 7 (experiments)
+    "AbstractFeatureKernel",
+    "NetworkKernel",
 ]

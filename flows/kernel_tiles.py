@@ -12,7 +12,8 @@ $$\sum_j \nabla_x\nabla_y k(x_i, y_j)\, v_j = -2\sum_j \varphi'(S_{ij}) v_j
 
 (`MATH.md` section 1): matrix products over an (n, m) tile, never an (n, m, d) tensor. Radial
 kernels get points already shifted by a common centre (`prepare`), which keeps the expansion
-of $S$ accurate; other kernels get the raw points and fall back to `vmap` and autodiff of the
+of $S$ accurate; kernels with an explicit feature map (`flows.feature_kernels`) use it, never
+an (n, m) matrix; other kernels get the raw points and fall back to `vmap` and autodiff of the
 pointwise definition. Every function is linear in `weights` / `vectors`, so sums over column
 tiles add up to the sum over all columns.
 """
@@ -23,6 +24,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from . import feature_kernels as fk
 from .distances import centred_squared_distances, common_centre
 from .kernels import AbstractKernel, AbstractRadialKernel
 
@@ -39,11 +41,15 @@ def gram_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m
     """$k(x_i, y_j)$ over one tile."""
     if isinstance(kernel, AbstractRadialKernel):
         return kernel.profile(centred_squared_distances(x, y))
+    if isinstance(kernel, fk.AbstractFeatureKernel):
+        return fk.feature_gram_tile(kernel, x, y)
     return jax.vmap(lambda xi: jax.vmap(lambda yj: kernel(xi, yj))(y))(x)
 
 
 def sum_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m d"], weights: Array) -> Array:
     """$\\sum_j k(x_i, y_j) w_j$ over one tile (`weights` of shape (m,) or (m, p))."""
+    if isinstance(kernel, fk.AbstractFeatureKernel):
+        return fk.feature_sum_tile(kernel, x, y, weights)
     return gram_tile(kernel, x, y) @ weights
 
 
@@ -54,6 +60,8 @@ def grad_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array, "m
         # one product with [w, w y]: a single pass over the tile
         sums = dprofile @ jnp.concatenate([weights[:, None], weights[:, None] * y], axis=1)
         return 2 * (x * sums[:, :1] - sums[:, 1:])
+    if isinstance(kernel, fk.AbstractFeatureKernel):
+        return fk.feature_grad_tile(kernel, x, y, weights)
     grad_k = jax.grad(lambda xi, yj: kernel(xi, yj))
     per_point = jax.vmap(lambda xi: jax.vmap(lambda yj: grad_k(xi, yj))(y))(x)
     return jnp.einsum("nmd,m->nd", per_point, weights)
@@ -66,6 +74,8 @@ def hessian_tile(kernel: AbstractKernel, x: Float[Array, "n d"], y: Float[Array,
         projections = x @ vectors.T - jnp.sum(y * vectors, axis=1)[None, :]  # (x_i - y_j) . v_j
         weights = kernel.profile_second_derivative(s) * projections
         return -2 * kernel.profile_grad(s) @ vectors - 4 * (x * jnp.sum(weights, axis=1)[:, None] - weights @ y)
+    if isinstance(kernel, fk.AbstractFeatureKernel):
+        return fk.feature_hessian_tile(kernel, x, y, vectors)
     mixed = jax.jacfwd(jax.grad(lambda xi, yj: kernel(xi, yj), argnums=0), argnums=1)
     per_pair = jax.vmap(lambda xi: jax.vmap(lambda yj, vj: mixed(xi, yj) @ vj)(y, vectors))(x)
     return jnp.sum(per_pair, axis=1)
