@@ -79,8 +79,10 @@ def _check_samples(x_train, y_train, x_test, y_test) -> tuple[Array, Array, Arra
 
 
 @eqx.filter_jit
-def _permuted_statistics(gram: Array, n: int, key: Array, num_permutations: int) -> tuple[Array, Array]:
-    total = gram.shape[0]
+def _permuted_statistics(kernel: AbstractKernel, x: Array, y: Array, key: Array, num_permutations: int) -> tuple[Array, Array]:
+    pooled = jnp.concatenate([x, y])
+    gram = kernel_matrix(kernel, pooled, pooled)
+    n, total = x.shape[0], pooled.shape[0]
     labels = jnp.concatenate([jnp.full(n, 1.0 / n), jnp.full(total - n, -1.0 / (total - n))]).astype(gram.dtype)
 
     def statistic(v):
@@ -112,8 +114,7 @@ def mmd_permutation_test(
     x = check_points("x", x)
     y = check_points("y", y, dim=x.shape[1], dim_name="x")
     _check_count("num_permutations", num_permutations)
-    pooled = jnp.concatenate([x, y])
-    observed, permuted = _permuted_statistics(kernel_matrix(kernel, pooled, pooled), x.shape[0], key, num_permutations)
+    observed, permuted = _permuted_statistics(kernel, x, y, key, num_permutations)
     return _permutation_result(observed, permuted)
 
 
@@ -181,6 +182,11 @@ def _train_classifier(model, x, y, key, steps, batch_size, optimizer):
     return _train(model, _logistic_loss, x, y, key, steps, batch_size, optimizer)
 
 
+@eqx.filter_jit
+def _balanced_accuracy(classifier, x: Array, y: Array) -> Array:
+    return (jnp.mean(jax.vmap(classifier)(x) > 0) + jnp.mean(jax.vmap(classifier)(y) <= 0)) / 2
+
+
 def classifier_two_sample_test(
     classifier: eqx.Module,
     x_train: Float[ArrayLike, "n d"],
@@ -204,9 +210,7 @@ def classifier_two_sample_test(
     dtype = x_train.dtype
     classifier = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, classifier)
     trained = _train_classifier(classifier, x_train, y_train, key, steps, batch_size, _adam(float(learning_rate)))
-    hits_x = jnp.mean(jax.vmap(trained)(x_test) > 0)
-    hits_y = jnp.mean(jax.vmap(trained)(y_test) <= 0)
-    accuracy = float((hits_x + hits_y) / 2)
+    accuracy = float(_balanced_accuracy(trained, x_test, y_test))
     # Under P = Q each class's hit rate is a mean of independent Bernoullis with probabilities p and 1 - p.
     standard_error = 0.5 * math.sqrt(0.25 / x_test.shape[0] + 0.25 / y_test.shape[0])
     p_value = float(jax.scipy.stats.norm.sf((accuracy - 0.5) / standard_error))
@@ -263,14 +267,14 @@ def wgan_gp_critic_test(
     k_train, k_perm = jax.random.split(key)
     optimizer = _adam(float(learning_rate), 0.5, 0.9)
     trained = _train_critic(critic, x_train, y_train, k_train, steps, batch_size, optimizer, float(penalty))
-    values = jax.vmap(trained)(jnp.concatenate([x_test, y_test]))
-    observed, permuted = _permuted_gaps(values, x_test.shape[0], k_perm, num_permutations)
+    observed, permuted = _permuted_gaps(trained, x_test, y_test, k_perm, num_permutations)
     return _permutation_result(observed, permuted), trained
 
 
 @eqx.filter_jit
-def _permuted_gaps(values: Array, n: int, key: Array, num_permutations: int) -> tuple[Array, Array]:
-    total = values.shape[0]
+def _permuted_gaps(critic, x: Array, y: Array, key: Array, num_permutations: int) -> tuple[Array, Array]:
+    values = jax.vmap(critic)(jnp.concatenate([x, y]))
+    n, total = x.shape[0], values.shape[0]
     labels = jnp.concatenate([jnp.full(n, 1.0 / n), jnp.full(total - n, -1.0 / (total - n))]).astype(values.dtype)
     permuted = jax.vmap(lambda k: jax.random.permutation(k, labels) @ values)(jax.random.split(key, num_permutations))
     return labels @ values, permuted

@@ -121,16 +121,24 @@ def sinkhorn_w1(
     **Arguments:** `x`, `y` (samples), `epsilon` (the entropic regularization, in units of
     distance), `threshold` (Sinkhorn's tolerance on the marginals), `max_iterations`.
     """
-    # ott-jax is imported here, not at module level: importing it takes seconds.
-    from ott.geometry import costs, pointcloud
-    from ott.tools import sinkhorn_divergence
-
     x = check_points("x", x)
     y = check_points("y", y, dim=x.shape[1], dim_name="x")
     check_positive("epsilon", epsilon)
     check_positive("threshold", threshold)
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
+        raise ValueError(f"`max_iterations` must be a positive integer, got {max_iterations!r}.")
+    dtype = jnp.result_type(x.dtype, y.dtype)
+    return float(_sinkhorn_w1(x.astype(dtype), y.astype(dtype), jnp.asarray(epsilon, dtype), jnp.asarray(threshold, dtype), max_iterations))
+
+
+@eqx.filter_jit
+def _sinkhorn_w1(x: Array, y: Array, epsilon: Array, threshold: Array, max_iterations: int) -> Array:
+    # ott-jax is imported here, not at module level: importing it takes seconds.
+    from ott.geometry import costs, pointcloud
+    from ott.tools import sinkhorn_divergence
+
     divergence, _ = sinkhorn_divergence.sinkhorn_divergence(
         pointcloud.PointCloud, x, y, cost_fn=costs.Euclidean(), epsilon=epsilon,
         solve_kwargs={"threshold": threshold, "max_iterations": max_iterations},
     )
-    return float(divergence)
+    return divergence
