@@ -138,6 +138,7 @@ class LogisticRegression(eqx.Module):
         self.features = features
 
     def feature_map(self, x: Float[Array, " d"]) -> Float[Array, " p"]:
+        """$\\phi(x)$: $x$, then (quadratic) the products $x_i x_j$, $i \\le j$."""
         if self.features == "linear":
             return x
         rows, cols = jnp.triu_indices(x.shape[0])

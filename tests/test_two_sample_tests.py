@@ -33,9 +33,9 @@ def test_classifier_tests_see_what_their_features_allow():
     """A linear logistic classifier detects a mean shift (> 3 SE above chance) but not a variance change;
     quadratic features detect the variance change; an MLP classifier stays within 3 SE of chance when both
     samples are N(0, I). SE = 1/(2 sqrt(N_P + N_Q)) for balanced test sets."""
-    n, d = 600, 3
+    n, d = 300, 3
     y_train, y_test = gaussian(KEYS[0], n, d), gaussian(KEYS[1], n, d)
-    run = dict(key=KEYS[2], steps=300, batch_size=128, learning_rate=1e-2)
+    run = dict(key=KEYS[2], steps=150, batch_size=128, learning_rate=1e-2)
     shift = flows.classifier_two_sample_test(flows.LogisticRegression(d, "linear"), gaussian(KEYS[3], n, d, 0.5),
                                              y_train, gaussian(KEYS[4], n, d, 0.5), y_test, **run)
     assert shift.standard_error == pytest.approx(0.5 / np.sqrt(2 * n), rel=1e-12) and shift.z_score > 3
@@ -56,8 +56,8 @@ def test_gradient_penalty_closed_form_and_wgan_gp_critic_test():
     a = jnp.array([0.3, -1.2, 2.0])
     x, y = gaussian(KEYS[0], 50), gaussian(KEYS[1], 50)
     assert float(flows.gradient_penalty(lambda p: p @ a, x, y, KEYS[2])) == pytest.approx((np.linalg.norm(a) - 1) ** 2, rel=1e-12)
-    n, d = 600, 3
-    run = dict(key=KEYS[2], steps=300, batch_size=128, learning_rate=1e-3, num_permutations=199)
+    n, d = 300, 3
+    run = dict(key=KEYS[2], steps=150, batch_size=128, learning_rate=3e-3, num_permutations=199)
     critic = flows.MLPCritic(d, width=32, depth=2, key=KEYS[5])
     y_train, y_test = gaussian(KEYS[0], n, d), gaussian(KEYS[1], n, d)
     shifted, _ = flows.wgan_gp_critic_test(critic, gaussian(KEYS[3], n, d, 0.8), y_train, gaussian(KEYS[4], n, d, 0.8), y_test, **run)
