@@ -247,10 +247,10 @@ def _biases(biases: dict) -> str:
 def _section(results: dict, setting: dict, figures: dict, out: Outputs) -> str:
     n, m = setting["seed_dim"], setting["dim"]
     mlp_cost = m * 128 + 128 * 128 + 128  # multiply-adds of the width-128, depth-2 MLP per point
+    prg, weak = results["generators"]["PRG"], results["generators"]["repeated bits"]
     enumerated = max(int(k) for k in prg["largest_bias_by_order"])
     certified = (f"; order {setting['independence']} is certified by the construction, not enumerated"
                  if enumerated < setting["independence"] else "")
-    prg, weak = results["generators"]["PRG"], results["generators"]["repeated bits"]
     tests = results["tests"]
     rows = []
     for name in tests["PRG"]:
