@@ -43,7 +43,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
-from scipy import special, stats
 
 from ._checks import check_points, check_positive
 
@@ -60,9 +59,12 @@ def independent_sign_coupling_cost(dim: int) -> float:
     """$U_m$ of the module docstring: $\\mathbb E\\|s \\odot a - \\varepsilon \\odot a\\|$ with uniform independent $\\varepsilon$."""
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
         raise ValueError(f"`dim` must be a positive integer, got {dim!r}.")
-    h = np.arange(1, dim + 1)
-    chi_mean = math.sqrt(2) * np.exp(special.gammaln((h + 1) / 2) - special.gammaln(h / 2))
-    return float(np.sum(stats.binom.pmf(h, dim, 0.5) * 2 * chi_mean))
+    total = 0.0
+    for h in range(1, dim + 1):
+        log_pmf = math.lgamma(dim + 1) - math.lgamma(h + 1) - math.lgamma(dim - h + 1) - dim * math.log(2)
+        log_chi_mean = 0.5 * math.log(2) + math.lgamma((h + 1) / 2) - math.lgamma(h / 2)  # E sqrt(chi^2_h)
+        total += 2 * math.exp(log_pmf + log_chi_mean)
+    return total
 
 
 @eqx.filter_jit
