@@ -73,6 +73,30 @@ from .solver_cost import drift_evaluations
 
 # issue 7 (experiments): kernels with an explicit feature map, the mean-field network kernel
 from .feature_kernels import AbstractFeatureKernel, NetworkKernel
+# issue 7, experiment 3: PRG generators, two-sample tests, W1 bounds for sign mixtures
+from .prg_generator import (
+    AbstractSignPatternGenerator,
+    GoldreichPRGGenerator,
+    RepeatedBitsGenerator,
+    goldreich_predicate,
+    sign_pattern_biases,
+)
+from .two_sample_tests import (
+    ClassifierTestResult,
+    LogisticRegression,
+    PermutationTestResult,
+    classifier_two_sample_test,
+    gradient_penalty,
+    mmd_permutation_test,
+    wgan_gp_critic_test,
+)
+from .wasserstein_bounds import (
+    W1Bounds,
+    distance_to_orthants,
+    independent_sign_coupling_cost,
+    sign_mixture_w1_bounds,
+    sinkhorn_w1,
+)
 
 __version__ = "0.1.0"
 
@@ -170,4 +194,22 @@ __all__ = [
     # issue 7 (experiments)
     "AbstractFeatureKernel",
     "NetworkKernel",
+    # issue 7, experiment 3
+    "AbstractSignPatternGenerator",
+    "ClassifierTestResult",
+    "GoldreichPRGGenerator",
+    "LogisticRegression",
+    "PermutationTestResult",
+    "RepeatedBitsGenerator",
+    "W1Bounds",
+    "classifier_two_sample_test",
+    "distance_to_orthants",
+    "goldreich_predicate",
+    "gradient_penalty",
+    "independent_sign_coupling_cost",
+    "mmd_permutation_test",
+    "sign_mixture_w1_bounds",
+    "sign_pattern_biases",
+    "sinkhorn_w1",
+    "wgan_gp_critic_test",
 ]
