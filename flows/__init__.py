@@ -65,7 +65,7 @@ from .sum_backends import (
 from .closed_forms import gaussian_mixture_mmd2
 from .generators import SymmetricMixtureGenerator
 from .landscape import MultiStartGradientFlow, hessian_spectra
-from .wgan_gp import WGANGP
+from .wgan_gp import WGANGP, gradient_norm_penalty, gradient_penalty
 
 # issue 7 (experiments): solver cost and the gradient-descent stability threshold
 from .linear_stability import drift_jacobian, max_stable_step
@@ -86,7 +86,6 @@ from .two_sample_tests import (
     LogisticRegression,
     PermutationTestResult,
     classifier_two_sample_test,
-    gradient_penalty,
     mmd_permutation_test,
     wgan_gp_critic_test,
 )
@@ -205,6 +204,7 @@ __all__ = [
     "classifier_two_sample_test",
     "distance_to_orthants",
     "goldreich_predicate",
+    "gradient_norm_penalty",
     "gradient_penalty",
     "independent_sign_coupling_cost",
     "mmd_permutation_test",

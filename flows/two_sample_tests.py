@@ -32,6 +32,7 @@ from jaxtyping import Array, ArrayLike, Float, PyTree
 from ._checks import check_choice, check_points, check_positive
 from .kernel_sums import kernel_matrix
 from .kernels import AbstractKernel
+from .wgan_gp import gradient_penalty
 
 
 class PermutationTestResult(NamedTuple):
@@ -216,14 +217,6 @@ def classifier_two_sample_test(
     standard_error = 0.5 * math.sqrt(0.25 / x_test.shape[0] + 0.25 / y_test.shape[0])
     p_value = float(jax.scipy.stats.norm.sf((accuracy - 0.5) / standard_error))
     return ClassifierTestResult(accuracy, standard_error, p_value, trained)
-
-
-def gradient_penalty(critic: eqx.Module, x: Float[Array, "b d"], y: Float[Array, "b d"], key: Array) -> Float[Array, ""]:
-    r"""$\mathbb E(\|\nabla u(\hat x)\| - 1)^2$ at $\hat x = t x + (1 - t) y$, $t \sim U[0, 1]$ per pair
-    (Gulrajani et al., NeurIPS 2017, Algorithm 1)."""
-    t = jax.random.uniform(key, (x.shape[0], 1), x.dtype)
-    grads = jax.vmap(jax.grad(critic))(t * x + (1 - t) * y)
-    return jnp.mean((jnp.sqrt(jnp.sum(grads**2, axis=1) + jnp.finfo(x.dtype).tiny) - 1) ** 2)
 
 
 class _WGANGPLoss(eqx.Module):

@@ -11,6 +11,8 @@ key); the generator descends $-\mathbb{E}_z u_w(G_\theta(z))$. At the critic's o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -19,6 +21,23 @@ from jaxtyping import Array, Float
 
 from .adversarial_game import AbstractAdversarialGame, check_game_arguments
 from .critics import AbstractCritic
+
+
+def gradient_norm_penalty(critic: Callable[[Array], Array], points: Float[Array, "n d"]) -> Float[Array, ""]:
+    r"""$\mathrm{mean}_i (\|\nabla u(p_i)\| - 1)^2$ over the rows $p_i$ of `points`."""
+    grads = jax.vmap(jax.grad(critic))(points)
+    # sqrt(|g|^2 + tiny): the norm's derivative stays finite where the gradient vanishes
+    norms = jnp.sqrt(jnp.sum(grads**2, axis=1) + jnp.finfo(points.dtype).tiny)
+    return jnp.mean((norms - 1) ** 2)
+
+
+def gradient_penalty(
+    critic: Callable[[Array], Array], x: Float[Array, "b d"], y: Float[Array, "b d"], key: Array
+) -> Float[Array, ""]:
+    r"""$\mathbb E(\|\nabla u(\hat x)\| - 1)^2$ at $\hat x = t x + (1 - t) y$, $t \sim U[0, 1]$ per pair of
+    rows (Gulrajani et al., NeurIPS 2017, Algorithm 1)."""
+    t = jax.random.uniform(key, (x.shape[0], 1), x.dtype)
+    return gradient_norm_penalty(critic, t * x + (1 - t) * y)
 
 
 class WGANGP(AbstractAdversarialGame):
@@ -71,10 +90,7 @@ class WGANGP(AbstractAdversarialGame):
 
     def penalty(self, critic: AbstractCritic, points: Float[Array, "n d"]) -> Array:
         r"""$\lambda\,\mathrm{mean}_i (\|\nabla u(\hat x_i)\| - 1)^2$ at the rows of `points`."""
-        grads = jax.vmap(jax.grad(critic))(points)
-        # sqrt(|g|^2 + tiny): the norm's derivative stays finite where the gradient vanishes
-        norms = jnp.sqrt(jnp.sum(grads**2, axis=1) + jnp.finfo(points.dtype).tiny)
-        return self.gradient_penalty.astype(points.dtype) * jnp.mean((norms - 1) ** 2)
+        return self.gradient_penalty.astype(points.dtype) * gradient_norm_penalty(critic, points)
 
     def critic_objective(self, weights, x, y, key=None):
         """$L(w)$ on generated samples `x` and target samples `y` (to be maximized)."""
