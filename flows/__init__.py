@@ -62,6 +62,9 @@ from .sum_backends import (
     SlicedRieszApproximation,
 )
 
+# issue 7: the JS-GAN game (experiment "GAN objectives")
+from .js_gan import JSGAN, js_gan_value
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -145,4 +148,7 @@ __all__ = [
     "SlicedRieszApproximation",
     "particle_sharding",
     "shard_particles",
+    # issue 7: the JS-GAN game
+    "JSGAN",
+    "js_gan_value",
 ]
