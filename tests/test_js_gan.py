@@ -129,22 +129,22 @@ def test_autodiff_gradients_match_closed_forms(loss):
     np.testing.assert_allclose(jax.grad(lambda x_: game.generator_objective(critic, x_))(x), expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("loss", ["non_saturating", "minimax"])
-def test_short_game_on_simulate_moves_the_generator_to_the_data(loss):
+def test_short_game_on_simulate_moves_the_generator_to_the_data():
     """A 1-D affine generator N(b, a^2) from b = -1 against data N(2, 0.5^2) (400 samples), MLP
-    discriminator, Adam: after 400 steps the generated mean is within 0.3 of 2 (it starts 3 away);
-    the run is reproducible given the key."""
+    discriminator, Adam, non-saturating loss (the minimax loss's gradients are checked above): after
+    300 steps the generated mean is within 0.3 of 2 (it starts 3 away) and MMD² fell 10x; the run is
+    reproducible given the key."""
     keys = jax.random.split(jax.random.PRNGKey(2), 4)
     data = 2.0 + 0.5 * jax.random.normal(keys[0], (400, 1))
     generator = flows.AffineGenerator(jnp.array([[1.0]]), jnp.array([-1.0]))
     flow = flows.ParametricMMDFlow(generator, data, flows.GaussianKernel(1.0),
                                    latents=jax.random.normal(keys[1], (256, 1)), fresh_latents=128)
     critic = flows.MLPCritic(1, width=16, depth=1, activation="tanh", key=keys[2], dtype=jnp.float64)
-    game = flows.JSGAN(critic, optax.adam(2e-2), optax.adam(2e-2), n_critic=2, loss=loss)
-    run = lambda: flows.simulate(flow, generator, t1=400.0, solver=game, key=keys[3], ts=[0.0, 200.0, 400.0],
+    game = flows.JSGAN(critic, optax.adam(2e-2), optax.adam(2e-2), n_critic=2)
+    run = lambda: flows.simulate(flow, generator, t1=300.0, solver=game, key=keys[3], ts=[0.0, 150.0, 300.0],
                                  diagnostics={"mmd2": flow.mmd2})
     traj = run()
-    assert traj.stats["num_steps"] == 400
+    assert traj.stats["num_steps"] == 300
     assert abs(float(traj.final_state.offset[0]) - 2.0) < 0.3
     assert traj.diagnostics["mmd2"][-1] < 0.1 * traj.diagnostics["mmd2"][0]
     np.testing.assert_array_equal(run().final_state.offset, traj.final_state.offset)
