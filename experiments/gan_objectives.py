@@ -39,7 +39,6 @@ from pathlib import Path
 import equinox as eqx
 import imageio.v2 as imageio
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -240,14 +239,17 @@ def section(results: dict, out: Outputs, figures: dict) -> str:
     rising = sum(int(row[-1] > row[(2 * len(row)) // 3]) for row in gan["modes_over_time"])
     shape = ("a collapse onto one or two modes" if gan["final_modes_mean"] < 3 else
              "not the collapse onto one or two modes often shown for this target, but slow and uneven coverage")
+    evenness = "more" if mean(pkgf["final_mode_imbalance_tv"]) < mean(gan["final_mode_imbalance_tv"]) else "no more"
+    precision = "less" if pkgf["final_high_quality_mean"] < gan["final_high_quality_mean"] else "more"
     reading = f"""**Reading.** The JS-GAN ends with {mean(gan['final_modes']):.2f} of 8 modes on average
 ({shape}): its samples are precise (high-quality fraction {gan['final_high_quality_mean']:.2f}) but spread
 unevenly over the modes (imbalance {mean(gan['final_mode_imbalance_tv']):.2f}; its least-visited mode holds
 {min(gan['final_smallest_mode_share']):.3f} of the samples in the worst seed), and its coverage was higher at
 the end than at two thirds of the run in {rising} of {seeds} seeds. PKGF, on the same generator family, spreads
-its mass evenly (imbalance {mean(pkgf['final_mode_imbalance_tv']):.2f}) but less precisely (high-quality
-fraction {pkgf['final_high_quality_mean']:.2f}: a continuous generator trained against a kernel at the data's
-scales leaves bridges between the modes). The particle MMD flow, free of any generator, covers every mode
+its mass {evenness} evenly (imbalance {mean(pkgf['final_mode_imbalance_tv']):.2f} against the GAN's
+{mean(gan['final_mode_imbalance_tv']):.2f}) and {precision} precisely (high-quality fraction
+{pkgf['final_high_quality_mean']:.2f}; a continuous generator trained against a kernel at the data's scales
+leaves bridges between the modes). The particle MMD flow, free of any generator, covers every mode
 in every seed with high-quality fraction {mmd['final_high_quality_mean']:.2f} and imbalance
 {mean(mmd['final_mode_imbalance_tv']):.2f}."""
     caveat = ("\n\nIn the quick setting the runs are far too short to judge the JS-GAN or PKGF (a few hundred "
