@@ -97,6 +97,9 @@ from .wasserstein_bounds import (
     sinkhorn_w1,
 )
 
+# issue 7: the JS-GAN game (experiment "GAN objectives")
+from .js_gan import JSGAN, js_gan_value
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -212,4 +215,7 @@ __all__ = [
     "sign_pattern_biases",
     "sinkhorn_w1",
     "wgan_gp_critic_test",
+    # issue 7: the JS-GAN game
+    "JSGAN",
+    "js_gan_value",
 ]
