@@ -1,4 +1,4 @@
-"""Benchmark: one MMD-flow step (Gaussian kernel, float32) on every `flows` backend and on the
+r"""Benchmark: one MMD-flow step (Gaussian kernel, float32) on every `flows` backend and on the
 peers installed here, in one run. Issue 3.
 
 A step is x <- x - h grad f(x), f the witness of the particles x (N) against the target y (M = N):

@@ -248,7 +248,7 @@ Gaussian kernel σ = {gs['sigma']:g}, γ = {gs['gamma']:g}, {gs['steps']} steps 
 Noise injection β = {gs['noise_injection_beta']:g} until step {gs['switch_step']}, then 0; diffusion temperature
 {gs['diffusion_temperature']:g} until then, then 0; Sobolev λ = {gs['sobolev_regularization']:g}. MMD² at the start: {g['mmd2_start']:.3g}.
 
-| method | MMD² at the switch | final MMD² | final mean | final std | particles with \|x\| > 5 |
+| method | MMD² at the switch | final MMD² | final mean | final std | particles with \\|x\\| > 5 |
 |---|---|---|---|---|---|
 {rows_g}
 
