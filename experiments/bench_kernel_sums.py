@@ -242,9 +242,11 @@ def main() -> None:
                 print(json.dumps(record), flush=True)
     machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                "cpus": os.cpu_count(), "load_average_1min_at_end": os.getloadavg()[0], "python": platform.python_version()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "step": STEP, "bandwidth": BANDWIDTH, "dtype": "float32",
-                                    "records": records}, indent=1))
+    from flows import atomic_path  # imported here: the parent process stays free of JAX while cases run
+
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(json.dumps({"machine": machine, "step": STEP, "bandwidth": BANDWIDTH, "dtype": "float32",
+                                   "records": records}, indent=1))
     print(f"\nmachine: {machine}\n")
     print(_table(records))
     print(f"\nwrote {args.out}")

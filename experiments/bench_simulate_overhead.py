@@ -81,9 +81,9 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"{name:32s} {seconds * 1e3:8.1f} ms   x{seconds / floor:.2f}")
     out = ROOT / "experiments" / "results" / "bench_simulate_overhead.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"n": args.n, "steps": steps, "seconds": results,
-                               "ratio_to_scan": {k: v / floor for k, v in results.items()}}, indent=1))
+    with flows.atomic_path(out) as tmp:
+        tmp.write_text(json.dumps({"n": args.n, "steps": steps, "seconds": results,
+                                   "ratio_to_scan": {k: v / floor for k, v in results.items()}}, indent=1))
 
 
 if __name__ == "__main__":
