@@ -106,6 +106,39 @@ def test_blocked_float32_stays_float32():
     assert out.dtype == jnp.float32
 
 
+@pytest.mark.parametrize("shift, tol", [(0.0, 2e-6), (1e3, 3e-4)])
+def test_gaussian_tiles_in_float32(shift, tol):
+    """The Gaussian tiles take their exponent from one augmented product (`flows.kernel_tiles`):
+    in float32, with coinciding points, values, gradient and Hessian sums match the float64
+    NumPy reference (on the same float32 inputs) to `tol` of their scale, and k(x, x) = 1 exactly.
+    Near the origin the exponent is good to a few float32 ulps (tol 2e-6); clouds 1e3 away from
+    it are centred first, which rounds each coordinate by up to half an ulp of 1e3 (3e-5), so
+    unit-scale distances move by ~1e-4 (tol 3e-4)."""
+    sigma = 0.9
+    kernel = flows.GaussianKernel(sigma)
+    x, y, w = clouds(4)
+    x, y = x + shift, y + shift
+    x32, y32, w32 = (a.astype(jnp.float32) for a in (x, y, w))
+    diff = ref.pairwise_differences(np.asarray(x32, float), np.asarray(y32, float))
+    gram = ref.kernel_values("gaussian", {"bandwidth": sigma}, diff)
+    grads = ref.kernel_gradients("gaussian", {"bandwidth": sigma}, diff)
+    # grad_x grad_y k = -2 phi'(s) I - 4 phi''(s) (x - y)(x - y)^T, phi' = -phi / (2 s^2), phi'' = phi / (4 s^4)
+    vectors = np.asarray(w32, float)[:, :1] * np.ones((1, 3))
+    hess = np.einsum("nm,md->nd", gram / sigma**2, vectors) - np.einsum(
+        "nm,nmd,nme,me->nd", gram / sigma**4, diff, diff, vectors)
+    for backend in ("dense", BlockedSums(row_block=7, col_block=13)):
+        values = flows.kernel_sum(kernel, x32, y32, backend=backend)
+        assert values.dtype == jnp.float32
+        np.testing.assert_allclose(values, gram.sum(1), rtol=0, atol=tol * np.abs(gram.sum(1)).max())
+        g = flows.kernel_grad_sum(kernel, x32, y32, w32[:, 0], backend=backend)
+        expected = np.einsum("nmd,m->nd", grads, np.asarray(w32[:, 0], float))
+        np.testing.assert_allclose(g, expected, rtol=0, atol=tol * np.abs(expected).max())
+        h = flows.kernel_hessian_sum(kernel, x32, y32, jnp.asarray(vectors, jnp.float32), backend=backend)
+        np.testing.assert_allclose(h, hess, rtol=0, atol=tol * np.abs(hess).max())
+    diagonal = flows.kernel_sum(kernel, x32[:3], x32[:3][:1], backend="dense")
+    assert diagonal[0] == 1.0 and bool(jnp.all(diagonal <= 1.0))
+
+
 # --- sliced sums for the Riesz kernel --------------------------------------------------------
 
 
