@@ -7,6 +7,7 @@ returns a `Trajectory` with diagnostics computed along the way.
 
 from . import diagnostics, targets
 from .animation import animate_particles
+from .comparison_animation import animate_comparison
 from .closed_forms import gaussian_kernel_expectation, gaussian_mmd2
 from .flow import AbstractFlow, AbstractGradientFlow
 from .gradient_descent import AbstractDiscreteSolver, GradientDescent
@@ -117,6 +118,7 @@ __all__ = [
     "MMDFlow",
     "SumKernel",
     "Trajectory",
+    "animate_comparison",
     "animate_particles",
     "atomic_path",
     "diagnostics",

@@ -18,39 +18,19 @@ it with `frames=`, or write MP4 for long runs. The file is written atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import equinox as eqx
-import imageio.v2 as imageio
 import jax.numpy as jnp
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._io import atomic_path
-from .kernel_sums import kernel_sum
 from .mmd import witness_unchecked
 from .projection import view_for
 from .trajectory import Trajectory
-
-_FORMATS = {".gif", ".mp4"}
-
-
-def _frame_indices(n_saved: int, frames: int | None) -> np.ndarray:
-    if frames is not None and frames < 1:
-        raise ValueError(f"`frames` must be at least 1, got {frames}.")
-    if frames is None or frames >= n_saved:
-        return np.arange(n_saved)
-    return np.unique(np.round(np.linspace(0, n_saved - 1, frames)).astype(int))
-
-
-def _limits(points: Sequence[np.ndarray], margin: float = 0.05) -> tuple[tuple[float, float], tuple[float, float]]:
-    stacked = np.concatenate([p.reshape(-1, p.shape[-1]) for p in points])
-    stacked = stacked[np.all(np.isfinite(stacked), axis=1)]
-    lo, hi = stacked.min(axis=0), stacked.max(axis=0)
-    pad = margin * np.maximum(hi - lo, 1e-12)
-    return (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
+from .video_frames import check_video_path, frame_indices, video_frames, view_limits
 
 
 @eqx.filter_jit
@@ -96,11 +76,7 @@ def animate_particles(
     - `target_log_density`: a function (n, d) -> (n,) log-density, drawn as contours.
     - `args`: passed to the flow's drift; `grid`: heat-map resolution per axis.
     """
-    path = Path(path)
-    if path.suffix.lower() not in _FORMATS:
-        raise ValueError(f"`path` must end in one of {sorted(_FORMATS)}, got {path.name!r}.")
-    if fps < 1:
-        raise ValueError(f"`fps` must be a positive integer, got {fps}.")
+    path = check_video_path(path, fps)
     if diagnostic is not None and diagnostic not in trajectory.diagnostics:
         raise ValueError(f"`diagnostic` {diagnostic!r} is not in the trajectory; it has {sorted(trajectory.diagnostics)}.")
     if (witness or arrows) and flow is None:
@@ -118,10 +94,10 @@ def animate_particles(
     d = first.shape[1]
     tgt = None if target is None else np.asarray(target, float)
     view = view_for(d, dims, projection, tgt)
-    indices = _frame_indices(len(trajectory), frames)
+    indices = frame_indices(len(trajectory), frames)
     # axis limits from the target, the first and the last frame (states are not all held in memory)
     extent = [view(first), view(draw_samples(trajectory.state(int(indices[-1]))))] + ([view(tgt)] if tgt is not None else [])
-    xlim, ylim = _limits(extent)
+    xlim, ylim = view_limits(extent)
 
     figure = Figure(figsize=figsize, dpi=dpi)
     canvas = FigureCanvasAgg(figure)
@@ -161,28 +137,25 @@ def animate_particles(
         (marker,) = ax_curve.plot([trajectory.ts[0]], [values[0]], "o", c="tab:red")
     figure.tight_layout()
 
-    with atomic_path(path) as tmp:
-        kwargs = {"duration": 1000.0 / fps, "loop": 0} if path.suffix.lower() == ".gif" else {"fps": fps, "macro_block_size": 1}
-        with imageio.get_writer(tmp, **kwargs) as writer:
-            for i in indices:
-                state = trajectory.state(int(i))
-                points = draw_samples(state)
-                shown = view(points)
-                cloud.set_offsets(shown)
-                if heat is not None:
-                    y = jnp.asarray(points)
-                    f = witness_unchecked(jnp.asarray(plane, y.dtype), y, flow.target.astype(y.dtype), flow.kernel)
-                    f = np.asarray(f).reshape(gx.shape)
-                    bound = max(float(np.abs(f).max()), 1e-12)
-                    heat.set_data(f)
-                    heat.set_clim(-bound, bound)
-                if quiver is not None:
-                    v = np.asarray(_velocity(flow, jnp.asarray(trajectory.ts[i]), jnp.asarray(points), args))
-                    quiver.set_offsets(shown)
-                    quiver.set_UVC(*(v @ view.basis).T)
-                heading.set_text(f"t = {trajectory.ts[i]:.3g}")
-                if marker is not None:
-                    marker.set_data([trajectory.ts[i]], [values[i]])
-                canvas.draw()
-                writer.append_data(np.asarray(canvas.buffer_rgba())[..., :3])
+    with video_frames(path, fps, canvas) as add_frame:
+        for i in indices:
+            state = trajectory.state(int(i))
+            points = draw_samples(state)
+            shown = view(points)
+            cloud.set_offsets(shown)
+            if heat is not None:
+                y = jnp.asarray(points)
+                f = witness_unchecked(jnp.asarray(plane, y.dtype), y, flow.target.astype(y.dtype), flow.kernel)
+                f = np.asarray(f).reshape(gx.shape)
+                bound = max(float(np.abs(f).max()), 1e-12)
+                heat.set_data(f)
+                heat.set_clim(-bound, bound)
+            if quiver is not None:
+                v = np.asarray(_velocity(flow, jnp.asarray(trajectory.ts[i]), jnp.asarray(points), args))
+                quiver.set_offsets(shown)
+                quiver.set_UVC(*(v @ view.basis).T)
+            heading.set_text(f"t = {trajectory.ts[i]:.3g}")
+            if marker is not None:
+                marker.set_data([trajectory.ts[i]], [values[i]])
+            add_frame()
     return path

@@ -82,3 +82,43 @@ def test_diagnostic_panels_and_final_state(run3d, tmp_path):
     figure = flows.plot_final_state(traj, tmp_path / "f.png", target=flow.target, projection="pca")
     assert len(figure.axes[0].collections) == 3
     assert imageio.imread(tmp_path / "f.png").shape[0] > 100
+
+
+def test_comparison_shows_each_run_at_equal_times(run3d, tmp_path):
+    """A flow saved on 3 times and GD saved every step: with clock="time" each frame shows every
+    run's last saved state at or before the frame's time (pooled saved times, evenly spread)."""
+    from flows.comparison_animation import _frame_states
+
+    flow, gd = run3d  # GD: ts 0, 0.5, ..., 2
+    ode = flows.simulate(flow, gd.ys[0], t1=2.0, ts=jnp.array([0.0, 0.8, 2.0]))
+    times, shown = _frame_states([ode, gd], "time", None)
+    np.testing.assert_allclose(times, [0.0, 0.5, 0.8, 1.0, 1.5, 2.0])
+    np.testing.assert_array_equal(shown, [[0, 0], [0, 1], [1, 1], [1, 2], [1, 3], [2, 4]])
+    path = flows.animate_comparison({"ODE": ode, "GD h = 0.5": gd}, tmp_path / "c.gif", target=flow.target,
+                                    projection="pca", frames=4, panel_size=2.0, dpi=30, title="flow vs GD")
+    frames = _frames(path)
+    assert len(frames) == 4 and frames[0].shape[:2] == (69, 180)  # (2 + 0.3) x 30 by 3 panels x 2 x 30
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
+
+
+def test_comparison_index_clock_samples_and_errors(run3d, tmp_path):
+    flow, gd = run3d
+    noise = np.asarray(jax.random.normal(jax.random.PRNGKey(3), (20, 3)))
+    params = flows.Trajectory(ts=np.arange(5.0) * 10, ys={"loc": np.linspace(0, 1, 5)[:, None] * np.ones((5, 3))},
+                              diagnostics={"mmd2": np.linspace(1, 0.1, 5)})
+    path = flows.animate_comparison({"particles": gd, "generator": params}, tmp_path / "i.mp4", clock="index",
+                                    samples={"generator": lambda s: s["loc"] + noise}, panel_size=2.0, dpi=32)
+    assert len(_frames(path)) == 5
+    with pytest.raises(ValueError, match='needs runs with the same number of saved states'):
+        short = flows.Trajectory(ts=gd.ts[:3], ys=gd.ys[:3], diagnostics={"mmd2": gd.diagnostics["mmd2"][:3]})
+        flows.animate_comparison({"a": gd, "b": short}, tmp_path / "x.gif", clock="index")
+    with pytest.raises(ValueError, match="`clock` must be one of"):
+        flows.animate_comparison({"a": gd}, tmp_path / "x.gif", clock="iterations")
+    with pytest.raises(ValueError, match="missing from the runs \\['b'\\]"):
+        flows.animate_comparison({"a": gd, "b": flows.Trajectory(ts=gd.ts, ys=gd.ys)}, tmp_path / "x.gif")
+    with pytest.raises(ValueError, match="`samples` names runs that are not in `trajectories`"):
+        flows.animate_comparison({"a": gd}, tmp_path / "x.gif", samples={"z": lambda s: s})
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        flows.animate_comparison({}, tmp_path / "x.gif")
+    with pytest.raises(ValueError, match="`path` must end in one of"):
+        flows.animate_comparison({"a": gd}, tmp_path / "x.png")
