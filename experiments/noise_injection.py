@@ -28,7 +28,9 @@ MMD² of the kernel k(u, u') = E_z ψ(z, u)ψ(z, u') (`flows.NetworkKernel`, a f
 sums cost O(N B), never O(N²)), estimated on a fixed training batch of inputs; the validation
 risk is the same MMD² on fresh inputs. Full-batch gradient descent (not the paper's SGD on
 mini-batches of 100), γ = 1, and fewer particles and steps than the paper's 1000 particles and
-10⁵ iterations, to fit a CPU budget. Noise injection: β_0 = 1 halved every tenth of the run (the
+10⁵ iterations, to fit a CPU budget (at 1000 particles one method's 50 steps took 17-44 s after
+compilation on the shared 2-core machine, and the network kernel's sums grow linearly in N: the
+four methods' 1500 steps would take well over half an hour). Noise injection: β_0 = 1 halved every tenth of the run (the
 paper: halved every 1000 epochs); diffusion: temperature 10⁻³, halved likewise; Sobolev: λ = 10⁻³,
 conjugate gradient. The quick setting skips this problem (its claim is the Gaussian one, and
 the network kernel's compilation alone would take half of its seconds).
@@ -58,6 +60,7 @@ import flows  # noqa: E402
 
 NAME = "noise_injection"
 METHODS = ("MMD flow", "noise injection", "diffusion", "Sobolev")
+WINDOW = (-6.0, 16.0)  # the x range of the histograms (the figure's and the animation's)
 GIF = {True: dict(frames=8, dpi=40), False: dict(frames=36, dpi=60)}  # quick / full
 
 
@@ -89,6 +92,7 @@ def gaussian_problem(quick: bool) -> tuple[dict, dict, jax.Array]:
     mmd2 = {"mmd2": flows.diagnostics.MMD2(target, kernel)}
     gd = flows.GradientDescent(step=gamma)
     runs, timings = {}, {}
+
     def injected(level: float) -> flows.NoiseInjectedMMDFlow:  # level 0: the plain MMD flow
         return flows.NoiseInjectedMMDFlow(target, kernel, flows.PiecewiseConstantSchedule([level, 0.0], [switch * gamma]))
 
@@ -97,9 +101,9 @@ def gaussian_problem(quick: bool) -> tuple[dict, dict, jax.Array]:
     _run("noise injection", runs, timings, lambda: flows.simulate(
         injected(beta), x0, t1=t1, ts=ts, solver=gd, key=keys[2], diagnostics=mmd2))
     if not quick:  # the SDE solve's compilation alone would take half of the quick setting's seconds
+        heat = flows.PiecewiseConstantSchedule([temperature, 0.0], [switch * gamma])
         _run("diffusion", runs, timings, lambda: flows.simulate(
-            flows.DiffusionMMDFlow(target, kernel, flows.PiecewiseConstantSchedule([temperature, 0.0], [switch * gamma]),
-                                   brownian_tolerance=gamma / 2, levy_area=False),
+            flows.DiffusionMMDFlow(target, kernel, heat, brownian_tolerance=gamma / 2, levy_area=False),
             x0, t1=t1, ts=ts, solver=diffrax.Euler(), dt0=gamma, max_steps=steps + 10, key=keys[3], diagnostics=mmd2))
     _run("Sobolev", runs, timings, lambda: flows.simulate(
         flows.KernelSobolevFlow(target, kernel, reg, solver="cg"), x0, t1=t1, ts=ts, solver=gd, diagnostics=mmd2))
@@ -147,6 +151,7 @@ def student_teacher_problem() -> tuple[dict, dict]:
     diagnostics = {"train_risk": flows.diagnostics.MMD2(teacher, train), "valid_risk": flows.diagnostics.MMD2(teacher, valid)}
     gd = flows.GradientDescent(step=gamma)
     runs, timings = {}, {}
+
     def injected(level: float) -> flows.NoiseInjectedMMDFlow:  # level 0: the plain MMD flow
         return flows.NoiseInjectedMMDFlow(teacher, train, flows.StepDecaySchedule(jnp.asarray(level), 0.5, every))
 
@@ -193,7 +198,7 @@ def animate(gaussian: tuple[dict, dict, jax.Array], out: Outputs, quick: bool) -
     summary, runs, target = gaussian
     return flows.animate_comparison(
         runs, out.media("noise_injection.gif"), target=target, diagnostic="mmd2", clock="time",
-        fps=6, panel_size=2.6, **GIF[quick],
+        fps=6, panel_size=2.6, xlim=WINDOW, **GIF[quick],
         title=f"N(10, 0.5) → N(0, 1), N = M = {summary['setup']['n']}, γ = {summary['setup']['gamma']:g}",
     )
 
@@ -209,7 +214,7 @@ def plot_gaussian(gaussian: tuple[dict, dict, jax.Array], out: Outputs) -> Path:
     for label, traj in runs.items():
         ax.plot(np.asarray(traj.ts) / gamma, np.clip(np.asarray(traj.diagnostics["mmd2"]), 1e-12, None),
                 label=label, c=COLOURS[label])
-        hist.hist(np.asarray(traj.final_state)[:, 0], bins=60, range=(-6, 16), histtype="step", color=COLOURS[label],
+        hist.hist(np.asarray(traj.final_state)[:, 0], bins=60, range=WINDOW, histtype="step", color=COLOURS[label],
                   label=label)
     ax.axvline(summary["setup"]["switch_step"], color="grey", lw=0.8, ls=":")
     ax.set(yscale="log", xlabel="iteration", ylabel="MMD² (σ = 2)",
@@ -268,8 +273,8 @@ sees them, so a low MMD² with a large final std means a matched bulk plus stran
 
 ![Gaussian to Gaussian]({out.link(paths['gaussian'])})
 
-The runs side by side at equal times (histograms of the particles; the target's in grey), with
-their MMD² curves:
+The runs side by side at equal times (histograms of the particles on x ∈ [{WINDOW[0]:g}, {WINDOW[1]:g}], particles
+pushed beyond it left out; the target's in grey), with their MMD² curves:
 
 ![The flows side by side]({out.link(paths['animation'])})
 """

@@ -75,6 +75,8 @@ def animate_comparison(
     panel_size: float = 3.0,
     dpi: int = 80,
     title: str | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> Path:
     """Write an animation of several runs side by side to `path` (`.gif` or `.mp4`); return the path.
 
@@ -91,9 +93,11 @@ def animate_comparison(
       d = 1 are drawn as histograms (no `projection`).
     - `fps`: frames per second; `frames`: how many frames (evenly spread; default all).
     - `panel_size`: inches per panel side; `dpi`: dots per inch; `title`: a title over the frame.
+    - `xlim`, `ylim`: the panels' axis limits in the view's coordinates (for 1-D runs `xlim` is
+      also the histograms' range, `ylim` their density axis); default below.
 
-    Axis limits hold the target, every run's first state and the central 99% of every run's
-    last state, so one diverging run does not shrink the others to a point.
+    By default the axis limits hold the target, every run's first state and the central 99% of
+    every run's last state, so one diverging run does not shrink the others to a point.
     """
     path = check_video_path(path, fps)
     if not isinstance(trajectories, Mapping) or not trajectories:
@@ -124,7 +128,9 @@ def animate_comparison(
     tgt = None if target is None else np.asarray(target, float)
     one_d = d == 1
     if one_d and projection is not None:
-        raise ValueError(f"`projection` needs d >= 2; these runs are 1-D (drawn as histograms), got {projection!r}.")
+        raise ValueError(
+            f"`projection` needs d >= 2; these runs are 1-D (drawn as histograms), got {projection!r}."
+        )
     view = _first_coordinate if one_d else view_for(d, dims, projection, tgt)
     clocks, shown = _frame_states(runs, clock, frames)
 
@@ -132,15 +138,21 @@ def animate_comparison(
     lasts = [p[np.all(np.isfinite(p), axis=1)] for p in lasts]
     central = [np.percentile(p, [0.5, 99.5], axis=0) for p in lasts if len(p)]
     held = [view(f) for f in firsts] + central + ([view(tgt)] if tgt is not None else [])
+    for name, lim in (("xlim", xlim), ("ylim", ylim)):
+        if lim is not None and not (len(lim) == 2 and np.all(np.isfinite(lim)) and lim[0] < lim[1]):
+            raise ValueError(f"`{name}` must be (low, high) with low < high, got {lim!r}.")
     if one_d:  # the x range only: view_limits takes 2-D points, so give it the coordinate twice
-        xlim, _ = view_limits([np.repeat(p, 2, axis=1) for p in held])
+        xlim = view_limits([np.repeat(p, 2, axis=1) for p in held])[0] if xlim is None else xlim
         edges = np.linspace(*xlim, _BINS_1D + 1)
         heights = [[_density(view(draw(run.state(int(i)))), edges) for i in shown[:, k]]
                    for k, (draw, run) in enumerate(zip(draws, runs))]
         target_height = None if tgt is None else _density(view(tgt), edges)
         top = 1.05 * max(np.max(heights), 0.0 if tgt is None else target_height.max())
+        ylim = (0.0, top or 1.0) if ylim is None else ylim
     else:
-        xlim, ylim = view_limits(held)
+        default_xlim, default_ylim = view_limits(held)
+        xlim = default_xlim if xlim is None else xlim
+        ylim = default_ylim if ylim is None else ylim
 
     panels = len(runs) + (diagnostic is not None)
     figure = Figure(figsize=(panel_size * panels, panel_size + (0.3 if title else 0.0)), dpi=dpi)
@@ -153,7 +165,7 @@ def animate_comparison(
             if tgt is not None:
                 ax.stairs(target_height, edges, fill=True, color="0.8")
             clouds.append(ax.stairs(heights[k][0], edges, color=colour, lw=1.4))
-            ax.set(xlim=xlim, ylim=(0.0, top or 1.0), yticks=[])
+            ax.set(xlim=xlim, ylim=ylim, yticks=[])
             ax.tick_params(labelsize=7)
         else:
             if tgt is not None:

@@ -103,7 +103,8 @@ def test_comparison_shows_each_run_at_equal_times(run3d, tmp_path):
 
 def test_comparison_of_one_dimensional_runs_draws_histograms(tmp_path):
     """1-D runs are drawn as histograms: the densities integrate to the share of particles inside
-    the bins, one frame per saved time, frames change as the particles move; no PCA in 1-D."""
+    the bins, one frame per saved time, frames change as the particles move; `xlim` sets the
+    window (and the bins); no PCA in 1-D."""
     from flows.comparison_animation import _density
 
     points = np.array([[0.1], [0.2], [0.9], [5.0]])
@@ -120,6 +121,11 @@ def test_comparison_of_one_dimensional_runs_draws_histograms(tmp_path):
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
     with pytest.raises(ValueError, match="`projection` needs d >= 2"):
         flows.animate_comparison(runs, tmp_path / "p.gif", target=target, projection="pca")
+    with pytest.raises(ValueError, match="`xlim` must be"):
+        flows.animate_comparison(runs, tmp_path / "p.gif", xlim=(1.0, -1.0))
+    windowed = _frames(flows.animate_comparison(runs, tmp_path / "w.gif", target=target, panel_size=2.0, dpi=30,
+                                                xlim=(-3.0, 5.0), frames=1))
+    assert len(windowed) == 1 and np.abs(windowed[0].astype(int) - frames[0].astype(int)).sum() > 0
 
 
 def test_comparison_index_clock_samples_and_errors(run3d, tmp_path):
