@@ -28,9 +28,9 @@ MMD² of the kernel k(u, u') = E_z ψ(z, u)ψ(z, u') (`flows.NetworkKernel`, a f
 sums cost O(N B), never O(N²)), estimated on a fixed training batch of inputs; the validation
 risk is the same MMD² on fresh inputs. Full-batch gradient descent (not the paper's SGD on
 mini-batches of 100), γ = 1, and fewer particles and steps than the paper's 1000 particles and
-10⁵ iterations, to fit a CPU budget (at 1000 particles one method's 50 steps took 17-44 s after
-compilation on the shared 2-core machine, and the network kernel's sums grow linearly in N: the
-four methods' 1500 steps would take well over half an hour). Noise injection: β_0 = 1 halved every tenth of the run (the
+10⁵ iterations, to fit a CPU budget: the network kernel's sums grow linearly in N, so 1000
+particles cost at least 5× the 200-particle runs (290 s for the four methods on the shared 2-core
+machine: ≥ 24 min), and one method's 50 steps at 1000 particles took 17-44 s after compilation. Noise injection: β_0 = 1 halved every tenth of the run (the
 paper: halved every 1000 epochs); diffusion: temperature 10⁻³, halved likewise; Sobolev: λ = 10⁻³,
 conjugate gradient. The quick setting skips this problem (its claim is the Gaussian one, and
 the network kernel's compilation alone would take half of its seconds).
