@@ -101,6 +101,33 @@ def test_comparison_shows_each_run_at_equal_times(run3d, tmp_path):
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
 
 
+def test_comparison_of_one_dimensional_runs_draws_histograms(tmp_path):
+    """1-D runs are drawn as histograms: the densities integrate to the share of particles inside
+    the bins, one frame per saved time, frames change as the particles move; `xlim` sets the
+    window (and the bins); no PCA in 1-D."""
+    from flows.comparison_animation import _density
+
+    points = np.array([[0.1], [0.2], [0.9], [5.0]])
+    edges = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose(_density(points, edges), np.array([2, 0, 0, 1]) / (4 * 0.25))  # 5.0 lies outside
+    target = jax.random.normal(jax.random.PRNGKey(0), (50, 1))
+    flow = flows.MMDFlow(target, flows.GaussianKernel(1.0))
+    x0 = jax.random.normal(jax.random.PRNGKey(1), (30, 1)) + 3.0
+    gd = flows.simulate(flow, x0, t1=2.0, ts=jnp.linspace(0, 2, 5), solver=flows.GradientDescent(step=0.5))
+    runs = {"GD": gd, "GD, shifted": flows.Trajectory(ts=gd.ts, ys=gd.ys - 1.0, diagnostics=gd.diagnostics)}
+    path = flows.animate_comparison(runs, tmp_path / "h.gif", target=target, panel_size=2.0, dpi=30)
+    frames = _frames(path)
+    assert len(frames) == 5 and frames[0].shape[:2] == (60, 180)  # 2 x 30 by 3 panels x 2 x 30
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
+    with pytest.raises(ValueError, match="`projection` needs d >= 2"):
+        flows.animate_comparison(runs, tmp_path / "p.gif", target=target, projection="pca")
+    with pytest.raises(ValueError, match="`xlim` must be"):
+        flows.animate_comparison(runs, tmp_path / "p.gif", xlim=(1.0, -1.0))
+    windowed = _frames(flows.animate_comparison(runs, tmp_path / "w.gif", target=target, panel_size=2.0, dpi=30,
+                                                xlim=(-3.0, 5.0), frames=1))
+    assert len(windowed) == 1 and np.abs(windowed[0].astype(int) - frames[0].astype(int)).sum() > 0
+
+
 def test_comparison_index_clock_samples_and_errors(run3d, tmp_path):
     flow, gd = run3d
     noise = np.asarray(jax.random.normal(jax.random.PRNGKey(3), (20, 3)))

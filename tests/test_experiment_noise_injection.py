@@ -1,5 +1,7 @@
 """Experiment 4 (noise injection, Arbel et al. 2019) in its quick setting: its claim and its files."""
 
+import imageio.v2 as imageio
+
 
 def test_noise_injection_escapes_where_the_plain_flow_stalls(tmp_path, load_experiment):
     results = load_experiment("noise_injection").main(quick=True, root=tmp_path)
@@ -11,16 +13,18 @@ def test_noise_injection_escapes_where_the_plain_flow_stalls(tmp_path, load_expe
     assert plain["mmd2_final"] > 0.05
     # noise injection ends well below it (measured 0.070, ratio 1.95; seeds 10-12 gave 0.058-0.068)
     assert noisy["mmd2_final"] < 0.75 * plain["mmd2_final"]
-    assert set(gaussian) == {"MMD flow", "noise injection", "diffusion", "Sobolev"}
+    assert set(gaussian) == {"MMD flow", "noise injection", "Sobolev"}  # the quick setting skips the diffusion
     assert all(run["mmd2_final"] < results["gaussian"]["mmd2_start"] for run in gaussian.values())
+    assert "student_teacher" not in results
 
-    student = results["student_teacher"]
-    for run in student["runs"].values():  # training risk (= MMD² of the network kernel) and validation risk fall
-        assert run["train_risk_final"] < student["train_risk_start"] / 1.5
-        assert run["valid_risk_final"] < student["valid_risk_start"]
-
-    for name in ("noise_injection_gaussian.png", "noise_injection_student_teacher.png"):
-        assert (tmp_path / "media" / name).stat().st_size > 10_000
+    media = tmp_path / "media"
+    assert (media / "noise_injection_gaussian.png").stat().st_size > 10_000
+    reader = imageio.get_reader(media / "noise_injection.gif")
+    frames = [frame for frame in reader]
+    reader.close()
+    assert len(frames) == results["animation_frames"] == 8
+    assert abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0  # the particles move
     assert (tmp_path / "experiments" / "results" / "noise_injection.json").exists()
     page = (tmp_path / "EXPERIMENTS.md").read_text()
-    assert "## 4. Noise injection" in page and "media/noise_injection_gaussian.png" in page
+    assert "## 4. Noise injection" in page
+    assert "media/noise_injection_gaussian.png" in page and "media/noise_injection.gif" in page

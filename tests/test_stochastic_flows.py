@@ -159,3 +159,23 @@ def test_stochastic_flows_without_a_key_raise():
         flows.DiffusionMMDFlow(y, kernel, "high")
     with pytest.raises(ValueError, match="`values`"):
         flows.PiecewiseConstantSchedule([1.0, -1.0], [2.0])
+
+
+
+def test_brownian_increments_only_tree_keeps_euler_strong_order_one():
+    """`levy_area=False` (a tree of Brownian increments only, the cheap path for Euler-Maruyama)
+    gives the same Brownian path at every step size: Euler's measured strong order against Euler
+    with dt = 2^-10 on that path is 1 (+- 0.15), dt = 2^-3 .. 2^-6 (additive noise)."""
+    target = T.GaussianMixture.symmetric([1.0], std=0.7)
+    flow = flows.LangevinFlow(target, brownian_tolerance=2.0**-10, levy_area=False)
+    x0 = np.linspace(-2.0, 2.0, 256)[:, None]
+    key = jax.random.PRNGKey(3)
+    run = lambda dt: flows.simulate(flow, x0, t1=1.0, ts=[1.0], solver=diffrax.Euler(), dt0=dt, key=key,
+                                    diagnostics={}).final_state
+    reference = run(2.0**-10)
+    dts = 2.0 ** -np.arange(3, 7)
+    errors = [np.sqrt(np.mean((run(dt) - reference) ** 2)) for dt in dts]
+    slope = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+    assert abs(slope - 1.0) < 0.15, f"measured strong order {slope:.3f}, expected 1 +- 0.15"
+    with pytest.raises(ValueError, match="levy_area"):
+        flows.LangevinFlow(target, levy_area="no")
