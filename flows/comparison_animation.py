@@ -132,7 +132,7 @@ def animate_comparison(
             f"`projection` needs d >= 2; these runs are 1-D (drawn as histograms), got {projection!r}."
         )
     view = _first_coordinate if one_d else view_for(d, dims, projection, tgt)
-    clocks, shown = _frame_states(runs, clock, frames)
+    _, shown = _frame_states(runs, clock, frames)
 
     lasts = [view(draw(run.state(len(run) - 1))) for draw, run in zip(draws, runs)]
     lasts = [p[np.all(np.isfinite(p), axis=1)] for p in lasts]
@@ -192,7 +192,7 @@ def animate_comparison(
     figure.tight_layout()
 
     with video_frames(path, fps, canvas) as add_frame:
-        for f, (clock_value, row) in enumerate(zip(clocks, shown)):
+        for f, row in enumerate(shown):
             for k, (cloud, heading, draw, run, name) in enumerate(zip(clouds, headings, draws, runs, names)):
                 if one_d:
                     cloud.set_data(heights[k][f])
