@@ -379,8 +379,13 @@ def _reading(results: dict) -> str:
 
 
 def _best(problem: dict) -> str:
-    """The method and step size with the lowest final MMD² of a problem's sweep."""
+    """The method and step size with the lowest final MMD² of a problem's sweep (every method that
+    reached round-off, if any did)."""
     runs = [(r["final_mmd2"], m, h) for m in METHODS for h, r in problem["sweep"][m].items() if r["final_mmd2"] is not None]
+    exact = {m: [h for v, m_, h in runs if m_ == m and v < ROUNDOFF] for m in METHODS}
+    exact = {m: hs for m, hs in exact.items() if hs}
+    if exact:
+        return f"round-off (< {ROUNDOFF:g}) by " + ", ".join(f"{m} (h ∈ {{{', '.join(hs)}}})" for m, hs in exact.items())
     value, method, h = min(runs)
     return f"{method} at h = {h} ({value:.2g})"
 
