@@ -3,8 +3,8 @@ kernelized gradient flow (PKGF) vs parametric MMD gradient descent vs the gradie
 MMD GAN game, across step sizes, and the PKGF's convergence constant α(t) against the rate it
 predicts.
 
-    PYTHONPATH=. python experiments/pkgf_vs_gan.py           # media/pkgf_vs_gan_*.png, results JSON, section
-    PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # affine problem only, fewer steps (seconds)
+    PYTHONPATH=. python experiments/pkgf_vs_gan.py           # media/pkgf_vs_gan*.{png,gif}, results JSON, section
+    PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # affine problem only, one step size (seconds)
 
 Problems:
 - **affine**: an affine generator G(z) = Az + b (k = 1) to a rank-1 Gaussian in d = 2, Gaussian
@@ -12,13 +12,16 @@ Problems:
   sampling error); the GAN plays on samples (512 target samples, 128 fresh latents a step, a
   random-feature critic, 5 SGD ascent steps of 0.5 per generator step) and is scored with the same
   exact MMD².
-- **ring** (full mode only): an MLP generator (tanh, width 48, depth 2: 2,690 parameters) to the
-  8-Gaussians ring, kernel a sum of Gaussians σ ∈ {0.5, 2}; PKGF with conjugate gradient on a fixed
-  batch of 64 latents, GD and the GAN with fresh latents; scored by the V-statistic MMD² on the
-  fixed batch.
+- **ring** (full mode only): an MLP generator (tanh, width 48, depth 2: 2,690 parameters) to 256
+  samples of the 8-Gaussians ring (`flows.targets.GaussianMixture.ring`: 8 modes, radius 2, std
+  0.1), kernel a sum of Gaussians σ ∈ {0.5, 2}; PKGF with conjugate gradient on a fixed batch of
+  64 latents, GD and the GAN with fresh latents; scored by the V-statistic MMD² on the fixed batch.
 
 1. **Step-size sweep.** Each method runs the same number of iterations at each step size h:
    PKGF-GD θ ← θ − h(Γ + λ)⁻¹∇F, MMD GD θ ← θ − h∇F, and the game with generator SGD of step h.
+   All three advance time by h per iteration (iteration k sits at t = kh): GD is the Euler scheme
+   of its flow, and the game's generator step is an Euler step of size h of θ̇ = ∇_θ E u(G_θ(z))
+   with the current critic u.
    Per run: final MMD², diverged (NaN, or ends above its start), oscillated (MMD² rebounds above
    twice its running minimum, and above 1e-10).
 2. **α(t) vs the observed rate.** Along the PKGF ODE (Tsit5, adaptive), MATH.md section 5 gives
@@ -27,6 +30,9 @@ Problems:
    on the saved grid while MMD² > 1e-10: the observed rate −d log MMD²/dt (finite differences)
    against 2α, the integrated identity, whether the bound holds (to 1e-3 in log, the size of the
    ODE and CG errors), and how loose it is.
+3. **Animation** (`pkgf_vs_gan.gif`): the generated samples of the three methods side by side at
+   one step size, at equal times t = kh (`flows.animate_comparison`, clock "time"); the ring
+   problem in full mode, the affine one in quick mode.
 """
 
 from __future__ import annotations
@@ -56,9 +62,11 @@ METHODS = ("PKGF-GD", "MMD GD", "GAN")
 
 
 def settings(quick: bool) -> dict:
+    """Quick: one step size (each new optax step size compiles the game again), a short GIF."""
     if quick:
-        return dict(steps=60, step_sizes=(0.3, 1.0, 3.0, 10.0), t1=20.0, saves=101, ring=False)
-    return dict(steps=300, step_sizes=(0.1, 0.3, 1.0, 3.0, 10.0, 30.0), t1=30.0, saves=301, ring=True)
+        return dict(steps=60, step_sizes=(1.0,), t1=20.0, saves=101, ring=False, animation_step=1.0, frames=10, dpi=50)
+    return dict(steps=300, step_sizes=(0.1, 0.3, 1.0, 3.0, 10.0, 30.0), t1=30.0, saves=301, ring=True,
+                animation_step=0.3, frames=30, dpi=70)
 
 
 def summarize(mmd2: np.ndarray) -> dict:
@@ -74,26 +82,30 @@ def summarize(mmd2: np.ndarray) -> dict:
     }
 
 
-def run_or_diverge(fn) -> np.ndarray:
+def run_or_diverge(fn) -> flows.Trajectory | None:
+    """The run's trajectory, or None if it diverged."""
     try:
-        return np.asarray(fn().diagnostics["mmd2"], dtype=float)
+        return fn()
     except flows.FlowDivergedError:
-        return np.array([np.nan])
+        return None
 
 
-def sweep(make_runs: dict, step_sizes, steps: int) -> tuple[dict, dict]:
-    """{method: {h: summary}} and the MMD² curves, for every method and step size."""
-    results, curves = {}, {}
+def sweep(make_runs: dict, step_sizes, steps: int) -> tuple[dict, dict, dict]:
+    """{method: {h: summary}}, the MMD² curves and the trajectories (None: diverged), for every
+    method and step size."""
+    results, curves, trajectories = {}, {}, {}
     for method, make in make_runs.items():
-        results[method], curves[method] = {}, {}
+        results[method], curves[method], trajectories[method] = {}, {}, {}
         for h in step_sizes:
-            mmd2 = run_or_diverge(lambda: make(h, steps))
+            trajectory = run_or_diverge(lambda: make(h, steps))
+            mmd2 = np.array([np.nan]) if trajectory is None else np.asarray(trajectory.diagnostics["mmd2"], dtype=float)
             results[method][f"{h:g}"] = summarize(mmd2)
             curves[method][h] = mmd2
+            trajectories[method][h] = trajectory
         print(f"  {method}: " + ", ".join(f"h={h}: {r['final_mmd2'] if r['final_mmd2'] is None else round(r['final_mmd2'], 6)}"
                                           f"{' osc' if r['oscillated'] else ''}{' div' if r['diverged'] else ''}"
                                           for h, r in results[method].items()), flush=True)
-    return results, curves
+    return results, curves, trajectories
 
 
 def alpha_check(traj: flows.Trajectory) -> dict:
@@ -142,27 +154,25 @@ def affine_problem(config: dict) -> dict:
                                                diagnostics={"mmd2": pkgf.mmd2}),
         "MMD GD": lambda h, n: flows.simulate(population, generator, t1=h * n, solver=flows.GradientDescent(step=h),
                                               diagnostics=score),
-        "GAN": lambda h, n: flows.simulate(samples, generator, t1=float(n), key=keys[3], diagnostics=score,
-                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.sgd(0.5), n_critic=5, reg=1e-3)),
+        "GAN": lambda h, n: flows.simulate(samples, generator, t1=h * n, key=keys[3], diagnostics=score,
+                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.sgd(0.5), n_critic=5, reg=1e-3,
+                                                               step=h)),
     }
     started = time.perf_counter()
     ode = flows.simulate(pkgf, generator, t1=config["t1"], ts=jnp.linspace(0, config["t1"], config["saves"]),
                          diagnostics={"mmd2": pkgf.mmd2, "alpha": pkgf.alpha},
                          stepsize_controller=diffrax.PIDController(rtol=1e-7, atol=1e-12))
     print(f"  PKGF ODE: {time.perf_counter() - started:.1f} s", flush=True)
-    sweep_results, curves = sweep(runs, config["step_sizes"], config["steps"])
-    return {"sweep": sweep_results, "alpha": alpha_check(ode), "curves": curves, "reg": 1e-3}
-
-
-def ring_of_gaussians(key, n, modes=8, radius=2.0, std=0.1):
-    k_mode, k_noise = jax.random.split(key)
-    angles = 2 * jnp.pi * jax.random.randint(k_mode, (n,), 0, modes) / modes
-    return radius * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1) + std * jax.random.normal(k_noise, (n, 2))
+    sweep_results, curves, trajectories = sweep(runs, config["step_sizes"], config["steps"])
+    shown = jax.random.normal(keys[4], (512, 1))
+    return {"sweep": sweep_results, "alpha": alpha_check(ode), "curves": curves, "reg": 1e-3,
+            "trajectories": trajectories, "target": np.asarray(target.sample(keys[0], 512)),
+            "show": jax.jit(lambda params: pkgf.samples(params, shown))}
 
 
 def ring_problem(config: dict) -> dict:
-    keys = jax.random.split(jax.random.PRNGKey(1), 6)
-    target = ring_of_gaussians(keys[0], 256)
+    keys = jax.random.split(jax.random.PRNGKey(1), 7)
+    target = flows.targets.GaussianMixture.ring(modes=8, radius=2.0, std=0.1).sample(keys[0], 256)
     generator = flows.MLPGenerator(4, 2, width=48, depth=2, activation="tanh", key=keys[1], dtype=jnp.float64)
     kernel = flows.SumKernel([flows.GaussianKernel(0.5), flows.GaussianKernel(2.0)])
     latents = jax.random.normal(keys[2], (64, 4))
@@ -176,17 +186,20 @@ def ring_problem(config: dict) -> dict:
                                                diagnostics={"mmd2": pkgf.mmd2}),
         "MMD GD": lambda h, n: flows.simulate(plain, generator, t1=h * n, solver=flows.GradientDescent(step=h), key=keys[3],
                                               diagnostics=score),
-        "GAN": lambda h, n: flows.simulate(plain, generator, t1=float(n), key=keys[5], diagnostics=score,
-                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.adam(1e-2), n_critic=5, reg=1e-3)),
+        "GAN": lambda h, n: flows.simulate(plain, generator, t1=h * n, key=keys[5], diagnostics=score,
+                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.adam(1e-2), n_critic=5, reg=1e-3,
+                                                               step=h)),
     }
     started = time.perf_counter()
     t1 = 10.0
     ode = flows.simulate(pkgf, generator, t1=t1, ts=jnp.linspace(0, t1, 101), diagnostics={"mmd2": pkgf.mmd2, "alpha": pkgf.alpha},
                          stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-10))
     print(f"  PKGF ODE (CG): {time.perf_counter() - started:.1f} s", flush=True)
-    sweep_results, curves = sweep(runs, config["step_sizes"][1:-1], config["steps"])
+    sweep_results, curves, trajectories = sweep(runs, config["step_sizes"][1:-1], config["steps"])
+    shown = jax.random.normal(keys[6], (512, 4))
     return {"sweep": sweep_results, "alpha": alpha_check(ode), "curves": curves, "reg": 1e-2,
-            "samples": {"target": np.asarray(target), "pkgf": np.asarray(pkgf.samples(ode.final_state))}}
+            "trajectories": trajectories, "target": np.asarray(target),
+            "show": jax.jit(lambda params: pkgf.samples(params, shown))}
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -245,6 +258,21 @@ def plot(problems: dict, out: Outputs, steps: int) -> dict[str, Path]:
     return paths
 
 
+def animate(name: str, problem: dict, out: Outputs, config: dict) -> dict:
+    """The three methods' generated samples side by side at step `animation_step` (equal times t = kh)."""
+    h = config["animation_step"]
+    runs = {method: problem["trajectories"][method][h] for method in METHODS}
+    shown = {method: run for method, run in runs.items() if run is not None}  # a diverged run has no states
+    path = out.media("pkgf_vs_gan.gif")
+    flows.animate_comparison(shown, path, target=problem["target"], samples=problem["show"], clock="time",
+                             frames=config["frames"], fps=6, panel_size=2.6, dpi=config["dpi"],
+                             title=f"{name}: generated samples, step h = {h:g} (iteration k at t = kh)")
+    saved_times = np.unique(np.concatenate([np.asarray(run.ts) for run in shown.values()]))
+    return {"problem": name, "step": h, "clock": "time", "methods": list(shown), "frames": min(config["frames"], saved_times.size),
+            "final_mmd2": {method: problem["sweep"][method][f"{h:g}"]["final_mmd2"] for method in METHODS},
+            "bytes": path.stat().st_size, "path": path}
+
+
 def _table(problem: dict) -> str:
     step_sizes = list(next(iter(problem["sweep"].values())))
     header = "| method | " + " | ".join(f"h = {h}" for h in step_sizes) + " |\n|---|" + "---|" * len(step_sizes)
@@ -284,7 +312,7 @@ exactly) is a descent direction, converges at the rate its constant α(t) gives
 (MMD²(t) ≤ e^(−2α₀t)MMD²(0) while α ≥ α₀ > 0), and stabilizes training compared with GAN
 gradient descent. Setting in `experiments/pkgf_vs_gan.py`; {config['steps']} iterations per run.
 """]
-    for name, problem in results.items():
+    for name, problem in ((n, p) for n, p in results.items() if "sweep" in p):
         a = problem["alpha"]
         parts.append(f"""
 ### {name}
@@ -307,16 +335,59 @@ log(bound/MMD²) {a['bound_min_log_slack']:.1e}): {a['bound_holds']}; at the las
 checked time it is {a['bound_over_actual_final']:.3g}× the actual MMD² (loose because α varies: the rate is set by
 the running ∫α, the bound by the worst α so far).
 """)
-    parts.append("""
-**Reading.** α(t) = ⟨f, P_λ f⟩/‖f‖² ≤ 1 (P_λ is a regularized projection), so a PKGF step of size h
-shrinks MMD² near the target by about (1 − hα)²: PKGF-GD is stable for h < 2 on any problem, which the
-sweep shows (h ≤ 1 converges, h = 3 oscillates). Plain GD's stable range depends on the problem's
-curvature, and the game oscillated or stalled at every step size tried. At large steps no method converges; the
-claim that PKGF stays stable where GD and the game do not holds here only in this sense: its safe
-step size is known in advance.
+    parts.append(f"""
+**Reading.** α(t) = ⟨f, P_λ f⟩/‖f‖² ≤ 1 (P_λ is a regularized projection; measured max α:
+{", ".join(f"{p['alpha']['alpha_max']:.3g} ({name})" for name, p in results.items() if "alpha" in p)}), so a PKGF
+step of size h shrinks MMD² near the target by about (1 − hα)²: PKGF-GD's safe step size, h < 2, is
+known in advance on any problem. {_reading(results)}
+""")
+    animation = results["animation"]
+    finals = ", ".join(f"{m} {'diverged' if v is None else f'{v:.2g}'}" for m, v in animation["final_mmd2"].items())
+    parts.append(f"""
+**Animation.** The generated samples (512 latents kept fixed for display) of the three methods on the
+{animation['problem']} problem at the same step h = {animation['step']:g}, {config['steps']} iterations, over the
+target (grey), with their MMD² curves in the last panel; final MMD²: {finals}. Frames are at equal
+times t = kh (`clock="time"`): GD's iteration k is the Euler approximation of its flow at t = kh,
+and the game's generator step is an SGD step of size h, an Euler step of θ̇ = ∇_θ E u(G_θ(z)) with
+the current critic u, so it sits at t = kh too (`MMDGAN(step=h)`). All three share the iteration
+grid, so equal time is also equal iteration count here; the three flows differ, so equal t is not
+equal progress along one path.
+
+![PKGF-GD, MMD GD and the MMD GAN side by side]({out.link(animation['path'])})
 """)
     parts.append(f"\n![step-size sweep]({out.link(paths['sweep'])})\n\n![alpha and the bound]({out.link(paths['alpha'])})\n")
     return "".join(parts)
+
+
+def _reading(results: dict) -> str:
+    """What the sweep showed about each method's stable step sizes, from the results."""
+    problems = {name: p for name, p in results.items() if "sweep" in p}
+
+    def stable(method):
+        return "; ".join(f"{name} {{{_stable_range(p, method)}}}" for name, p in problems.items())
+
+    def unstable(method):
+        counts = [(sum(r["oscillated"] or r["diverged"] for r in p["sweep"][method].values()), len(p["sweep"][method]))
+                  for p in problems.values()]
+        return " and ".join(f"{k} of {n}" for k, n in counts)
+
+    return (f"PKGF-GD converged without oscillating at h ∈ {stable('PKGF-GD')}; MMD GD at h ∈ "
+            f"{stable('MMD GD')} (its stable range depends on the problem's curvature); the game at h ∈ "
+            f"{stable('GAN')}. Runs that oscillated or diverged: PKGF-GD {unstable('PKGF-GD')}, MMD GD "
+            f"{unstable('MMD GD')}, the game {unstable('GAN')} step sizes ({', '.join(problems)}). Lowest final "
+            f"MMD² of the sweep: {'; '.join(f'{name} {_best(p)}' for name, p in problems.items())}.")
+
+
+def _best(problem: dict) -> str:
+    """The method and step size with the lowest final MMD² of a problem's sweep (every method that
+    reached round-off, if any did)."""
+    runs = [(r["final_mmd2"], m, h) for m in METHODS for h, r in problem["sweep"][m].items() if r["final_mmd2"] is not None]
+    exact = {m: [h for v, m_, h in runs if m_ == m and v < ROUNDOFF] for m in METHODS}
+    exact = {m: hs for m, hs in exact.items() if hs}
+    if exact:
+        return f"round-off (< {ROUNDOFF:g}) by " + ", ".join(f"{m} (h ∈ {{{', '.join(hs)}}})" for m, hs in exact.items())
+    value, method, h = min(runs)
+    return f"{method} at h = {h} ({value:.2g})"
 
 
 def main(quick: bool = False, root: Path | None = None) -> dict:
@@ -329,14 +400,19 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         print("MLP generator -> ring of 8 Gaussians", flush=True)
         problems["ring"] = ring_problem(config)
     paths = plot(problems, out, config["steps"])
+    shown = "ring" if config["ring"] else "affine"
+    animation = animate(shown, problems[shown], out, config)
+    print(f"  animation: {animation['frames']} frames, {animation['bytes'] / 1e6:.2f} MB", flush=True)
     results = {name: {"sweep": p["sweep"], "alpha": {k: v for k, v in p["alpha"].items() if k != "curve"},
                       "reg": p["reg"]} for name, p in problems.items()}
+    results["animation"] = {k: (out.link(v) if k == "path" else v) for k, v in animation.items()}
     results["setup"] = {"iterations": config["steps"], "threshold": THRESHOLD, "roundoff": ROUNDOFF,
                         "step_sizes": list(config["step_sizes"])}
     results["wall_time_s"] = round(time.perf_counter() - started, 1)
     out.write_results(results)
-    out.write_section("MMD GAN as a gradient flow", section({k: v for k, v in results.items() if k in problems}, paths,
-                                                             out, config))
+    section_results = {k: v for k, v in results.items() if k in problems}
+    section_results["animation"] = animation
+    out.write_section("MMD GAN as a gradient flow", section(section_results, paths, out, config))
     return results
 
 

@@ -26,14 +26,18 @@ from .kernels import GaussianKernel, SumKernel
 def gaussian_kernel_expectation(
     mean: Float[ArrayLike, " d"], cov: Float[ArrayLike, "d d"], bandwidth
 ) -> Float[Array, ""]:
-    """$\\mathbb{E}\\exp(-\\|Z\\|^2/(2\\sigma^2))$ for $Z \\sim \\mathcal N(m, S)$."""
+    """$\\mathbb{E}\\exp(-\\|Z\\|^2/(2\\sigma^2))$ for $Z \\sim \\mathcal N(m, S)$.
+
+    One Cholesky factor $LL^\\top = I + S/\\sigma^2$ (eigenvalues $\\ge 1$: positive definite even
+    for singular $S$) gives both terms: $\\log\\det = 2\\sum_i \\log L_{ii}$ and
+    $m^\\top(S + \\sigma^2 I)^{-1}m = \\|L^{-1}m\\|^2/\\sigma^2$ (a smaller program to compile and
+    differentiate than LU-based `slogdet` and `solve`)."""
     mean = jnp.asarray(mean)
     cov = jnp.asarray(cov)
     d = mean.shape[0]
-    eye = jnp.eye(d, dtype=cov.dtype)
-    _, logdet = jnp.linalg.slogdet(eye + cov / bandwidth**2)
-    quad = mean @ jnp.linalg.solve(cov + bandwidth**2 * eye, mean)
-    return jnp.exp(-0.5 * logdet - 0.5 * quad)
+    chol = jnp.linalg.cholesky(jnp.eye(d, dtype=cov.dtype) + cov / bandwidth**2)
+    white = jax.scipy.linalg.solve_triangular(chol, mean, lower=True)
+    return jnp.exp(-jnp.sum(jnp.log(jnp.diag(chol))) - 0.5 * jnp.sum(white**2) / bandwidth**2)
 
 
 def _gaussian_components(kernel) -> list[tuple[float, float]]:
