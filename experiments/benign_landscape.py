@@ -317,7 +317,7 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     n_starts = 100
     if quick:
         population = [make_problem("mixture", 2)]
-        ratios, iterations, sample_ratios, n_samples = (1.0,), 300, (1.0,), 48  # the test checks sigma = data scale
+        ratios, iterations, sample_ratios, n_samples = (0.1, 1.0, 10.0), 300, (1.0,), 48
         sample_problems, wgan_starts, wgan_steps, critical = [make_problem("mixture", 2)], 0, 0, [make_problem("mixture", 2)]
         sample_methods = ("gd",)
     else:
