@@ -31,7 +31,8 @@ def ring_of_gaussians(key: jax.Array, n: int, modes: int = 8, radius: float = 4.
     return centres + std * jax.random.normal(k_noise, (n, 2))
 
 
-def main(out: Path, runs: Path, progress: bool = True) -> dict:
+def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dict:
+    """Run both, write the outputs (an animation of `frames` frames) and return the numbers."""
     started = time.perf_counter()
     k_target, k_init = jax.random.split(jax.random.PRNGKey(0))
     target = ring_of_gaussians(k_target, 400)
@@ -46,7 +47,7 @@ def main(out: Path, runs: Path, progress: bool = True) -> dict:
     gd = flows.simulate(flow, x0, t1=100.0, solver=flows.GradientDescent(step=2.0), progress=progress)
 
     ode.save(runs / "quickstart_flow.npz")
-    flows.animate_particles(ode, out / "quickstart.gif", target=target, fps=12, frames=101, figsize=(8, 3.8), dpi=80,
+    flows.animate_particles(ode, out / "quickstart.gif", target=target, fps=12, frames=frames, figsize=(8, 3.8), dpi=80,
                             title="MMD² (Gaussian kernel, σ = 1)")
     flows.plot_convergence({"MMD flow (Tsit5, adaptive)": ode, "gradient descent (step 2)": gd},
                            out / "quickstart_convergence.png")

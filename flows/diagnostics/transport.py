@@ -23,9 +23,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
-from ott.geometry import pointcloud
-from ott.solvers import linear
-from ott.tools import sinkhorn_divergence, sliced
 
 from .._checks import check_points, check_positive
 
@@ -52,6 +49,8 @@ class SinkhornDivergence(eqx.Module):
         self.threshold = float(threshold)
 
     def __call__(self, t, y, args):
+        from ott.tools import sinkhorn_divergence  # ott is imported on first use: it doubles `import flows`
+
         value, _ = sinkhorn_divergence.sinkdiv(
             y, self.target.astype(y.dtype), epsilon=self.epsilon, solve_kwargs={"threshold": self.threshold}
         )
@@ -80,6 +79,9 @@ class Wasserstein2(eqx.Module):
         self.max_iterations = int(max_iterations)
 
     def __call__(self, t, y, args):
+        from ott.geometry import pointcloud  # imported on first use (see SinkhornDivergence)
+        from ott.solvers import linear
+
         geom = pointcloud.PointCloud(y, self.target.astype(y.dtype), epsilon=self.epsilon, relative_epsilon="mean")
         out = linear.solve(geom, max_iterations=self.max_iterations)
         return jnp.sqrt(jnp.maximum(out.primal_cost, 0.0))
@@ -108,5 +110,7 @@ class SlicedWasserstein(eqx.Module):
         return x @ self.directions.astype(x.dtype).T
 
     def __call__(self, t, y, args):
+        from ott.tools import sliced  # imported on first use (see SinkhornDivergence)
+
         value, _ = sliced.sliced_wasserstein(y, self.target.astype(y.dtype), proj_fn=self._project)
         return jnp.sqrt(jnp.maximum(value, 0.0))
