@@ -23,9 +23,8 @@ Claims checked:
   shows PRG and Gaussian samples alike in every view, with the MMD^2 between each view and the same
   view of a Gaussian sample at the Gaussian-vs-Gaussian level, while the repeated-bits samples leave
   two quadrants empty in the plane (x_1, x_{n+1}) of two copies of one seed bit.
---quick keeps, to stay within seconds, the MLP classifier, quadratic logistic regression, the MMD
-tests and the brute force (no linear logistic regression, WGAN-GP critic or Sinkhorn estimates), and
-shows the tour's key planes only. Samples are float32 (no claim needs float64); the sign biases and
+--quick keeps, to stay within seconds, the MLP classifier, the MMD tests and the brute force (no
+logistic regressions, WGAN-GP critic or Sinkhorn estimates), and shows the tour's key planes only. Samples are float32 (no claim needs float64); the sign biases and
 the W1 upper bound are exact.
 Writes media/prg_generators_*.png, media/prg_generators.gif, experiments/results/prg_generators.json
 and its EXPERIMENTS.md section.
@@ -54,10 +53,10 @@ SOURCES = ("PRG", "repeated bits", "Gaussian (null)")
 SETTINGS = {
     True: dict(seed_dim=12, dim=30, independence=3, n_train=800, n_test=800, steps=200, mmd_n=400,
                permutations=100, w1_samples=400, sinkhorn_sizes=(), epsilon=0.5, tour_points=300,
-               frames_per_segment=1, classifiers=("MLP classifier", "logistic (quadratic)"), wgan_gp=False),
+               frames_per_segment=1, dpi=50, classifiers=("MLP classifier",), wgan_gp=False),
     False: dict(seed_dim=16, dim=64, independence=3, n_train=8000, n_test=4000, steps=3000, mmd_n=1500,
                 permutations=200, w1_samples=4096, sinkhorn_sizes=(250, 500, 1000), epsilon=0.5, tour_points=600,
-                frames_per_segment=9, classifiers=("MLP classifier", "logistic (linear)", "logistic (quadratic)"),
+                frames_per_segment=9, dpi=70, classifiers=("MLP classifier", "logistic (linear)", "logistic (quadratic)"),
                 wgan_gp=True),
 }
 WIDTH = 128  # hidden width of the MLP classifier and the WGAN-GP critic (depth 2, ReLU)
@@ -160,15 +159,15 @@ def grand_tour_views(x: dict, baseline, random_plane, setting: dict, path: Path)
     kernel = flows.GaussianKernel(1.0)  # the views' marginals are N(0, 1): bandwidth 1
     curves = np.asarray(_view_mmd2(jnp.asarray(frames, jnp.float32), jnp.asarray(clouds, jnp.float32),
                                    baseline[:points], kernel), np.float64)
-    diagnostic = "MMD² to the same view of N(0, I)"
+    diagnostic = "MMD² to N(0, I), same view"
     ts = np.arange(len(frames)) / steps  # tour time: key plane k at t = k
-    panels = {"PRG": "PRG (Goldreich)", "Gaussian (null)": "N(0, I_m)", "repeated bits": "repeated bits"}
+    panels = {"PRG": "PRG (Goldreich)", "Gaussian (null)": "N(0, I)", "repeated bits": "repeated bits"}
     runs = {
         panels[label]: flows.Trajectory(ts, np.einsum("nm,tmk->tnk", clouds[SOURCES.index(label)], frames),
                                         diagnostics={diagnostic: curves[SOURCES.index(label)]})
         for label in panels
     }
-    flows.animate_comparison(runs, path, diagnostic=diagnostic, fps=4, panel_size=2.6, dpi=60,
+    flows.animate_comparison(runs, path, diagnostic=diagnostic, fps=4, panel_size=2.6, dpi=setting["dpi"],
                              title=f"A grand tour of 2-D views of R^{setting['dim']} (key planes at t = 0, 1, 2, 3, 4)")
     at_planes = {label: curves[i, ::steps].tolist() for i, label in enumerate(SOURCES)}
     # Under P = Q the V-statistic's mean is (2 / N)(k(0) - E k(X, X')) with E k(X, X') = (1 / 3)^{d/2} = 1/3 for
@@ -367,18 +366,18 @@ $2^{{{n}}}$ seeds: {_biases(prg['largest_bias_by_order'])}{certified}); positive
 {setting['permutations']} permutations, Gaussian kernels at {', '.join(f'{f:g}' for f in BANDWIDTH_FACTORS)}
 × the median distance. The third column runs every test on a Gaussian sample (the null).
 
-**Grand tour** (the animation). `flows.grand_tour` turns a 2-D view of $\mathbb R^{{{m}}}$ along
+**Grand tour** (the animation). `flows.grand_tour` turns a 2-D view of $\\mathbb R^{{{m}}}$ along
 Grassmann geodesics through the planes {'; '.join(f"{name} (t = {k})" for k, name in enumerate(tour['key_planes']))}.
 Each panel shows the same view of {tour['points']} samples; the last panel plots, for each source,
 the MMD² (Gaussian kernel, σ = 1) between its view and the same view of an independent
-$\mathcal N(0, I_{{{m}}})$ sample, against the tour time t. PRG and Gaussian look alike in every view:
+$\\mathcal N(0, I_{{{m}}})$ sample, against the tour time t. PRG and Gaussian look alike in every view:
 the largest MMD² over the {tour['frames']} views is {tour_max['PRG']:.4f} for the PRG and {tour_max['Gaussian (null)']:.4f}
 for the Gaussian itself, the sampling noise of {tour['points']} points (mean $4/(3N) = {tour['mmd2_null_mean']:.4f}$
 when the two laws agree). The repeated-bits cloud
 leaves two quadrants empty in the plane (x_1, x_{n + 1}) at t = 1, because both coordinates carry
 seed bit 1 and always share a sign: MMD² {tour_at['repeated bits'][1]:.4f} there (PRG {tour_at['PRG'][1]:.4f}, Gaussian
-{tour_at['Gaussian (null)'][1]:.4f}), and it is elongated along the sum of the copies of bit 1 at t = 2
-(MMD² {tour_at['repeated bits'][2]:.4f}). In a coordinate plane (t = 0) or a random plane (t = 3) it looks Gaussian
+{tour_at['Gaussian (null)'][1]:.4f}). At t = 2 it splits into two clusters along the sum of the
+{len(range(0, m, n))} copies of bit 1, which all share one sign (MMD² {tour_at['repeated bits'][2]:.4f}). In a coordinate plane (t = 0) or a random plane (t = 3) it looks Gaussian
 too ({tour_at['repeated bits'][0]:.4f}, {tour_at['repeated bits'][3]:.4f}): a tour finds the weak generator only by passing
 through the right planes. For the PRG every moment of degree ≤ {setting['independence']} of every view equals the
 Gaussian's ({setting['independence']}-wise independent bits), and no view of the tour tells them apart.
