@@ -101,6 +101,9 @@ from .wasserstein_bounds import (
 # issue 7: the JS-GAN game (experiment "GAN objectives")
 from .js_gan import JSGAN, js_gan_value
 
+# issue 7, experiment 3 (animation): a grand tour of 2-D views of R^m
+from .grand_tour import grand_tour
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -220,4 +223,6 @@ __all__ = [
     # issue 7: the JS-GAN game
     "JSGAN",
     "js_gan_value",
+    # issue 7, experiment 3 (animation)
+    "grand_tour",
 ]

@@ -28,6 +28,7 @@ parameters. `sign_patterns()` enumerates the $2^n$ seeds' sign patterns exactly.
 from __future__ import annotations
 
 import abc
+import functools
 import itertools
 
 import equinox as eqx
@@ -48,6 +49,12 @@ def _check_sizes(seed_dim, dim, minimum_seed_dim: int) -> None:
             raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}.")
 
 
+@functools.partial(jax.jit, static_argnums=2)
+def _candidate_hyperedges(key: Array, batch: int, seed_dim: int) -> Int[Array, "1024 5"]:
+    """Batch `batch` of 1024 candidate hyperedges: 5 distinct variables each, uniformly at random (one compiled call)."""
+    return jnp.argsort(jax.random.uniform(jax.random.fold_in(key, batch), (1024, seed_dim)), axis=1)[:, :_ARITY]
+
+
 def _sample_hyperedges(seed_dim: int, dim: int, independence: int, key: Array, max_candidates: int) -> np.ndarray:
     """Hyperedges drawn in turn, each kept only if every set of <= `independence` kept hyperedges that
     contains it has a variable in an odd number of XOR parts and in no AND part (`GoldreichPRGGenerator`).
@@ -61,7 +68,7 @@ def _sample_hyperedges(seed_dim: int, dim: int, independence: int, key: Array, m
     kept: list[np.ndarray] = []
     batch, drawn = 0, 0
     while len(kept) < dim:
-        candidates = np.asarray(jnp.argsort(jax.random.uniform(jax.random.fold_in(key, batch), (1024, seed_dim)), axis=1)[:, :_ARITY])
+        candidates = np.asarray(_candidate_hyperedges(key, batch, seed_dim))
         batch += 1
         for edge in candidates:
             drawn += 1
