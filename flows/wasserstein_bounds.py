@@ -143,6 +143,9 @@ def _sinkhorn_w1(x: Array, y: Array, epsilon: Array, threshold: Array, max_itera
 
     divergence, _ = sinkhorn_divergence.sinkhorn_divergence(
         pointcloud.PointCloud, x, y, cost_fn=costs.Euclidean(), epsilon=epsilon,
+        # uniform weights in the samples' dtype: ott's defaults follow the global float width, and
+        # float64 weights with float32 points fail inside ott under `jax_enable_x64`
+        a=jnp.full(x.shape[0], 1.0 / x.shape[0], x.dtype), b=jnp.full(y.shape[0], 1.0 / y.shape[0], y.dtype),
         solve_kwargs={"threshold": threshold, "max_iterations": max_iterations},
     )
     return divergence
