@@ -22,6 +22,7 @@ import optax
 from jaxtyping import Array, PyTree
 
 from ._checks import check_positive
+from ._trees import cast_floats
 from .critics import AbstractCritic
 from .generators import push_forward
 from .gradient_descent import AbstractDiscreteSolver
@@ -67,7 +68,7 @@ class AbstractAdversarialGame(AbstractDiscreteSolver):
                 f"`flow` must be a parametric flow with target samples (e.g. ParametricMMDFlow) for {type(self).__name__}."
             )
         dtype = jax.tree_util.tree_leaves(y0)[0].dtype
-        critic = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, self.critic)
+        critic = cast_floats(self.critic, dtype)
         weights, _ = eqx.partition(critic, self.critic.trainable())
         return weights, self.critic_optimizer.init(weights), self.generator_optimizer.init(y0)
 

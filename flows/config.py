@@ -80,6 +80,7 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from . import registry_entries  # noqa: F401  (registers the built-in entries)
+from ._trees import cast_floats
 from .gradient_descent import AbstractDiscreteSolver
 from .parametric_flow import AbstractParametricFlow
 from .registry import DIAGNOSTICS, FLOWS, INITIALS, KERNELS, SOLVERS, TARGETS, ConfigError, RunContext
@@ -316,7 +317,7 @@ def display_latents(ctx: RunContext) -> jax.Array | None:
 def _as_dtype(y0, dtype):
     """Particles as a `dtype` array; a generator (an equinox module) with its float arrays in `dtype`."""
     if isinstance(y0, eqx.Module):
-        return jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, y0)
+        return cast_floats(y0, dtype)
     return jnp.asarray(y0, dtype=dtype)
 
 

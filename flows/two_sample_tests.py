@@ -31,6 +31,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
 from ._checks import check_choice, check_points, check_positive
+from ._trees import cast_floats
 from .kernel_sums import kernel_matrix
 from .kernels import AbstractKernel
 from .wgan_gp import gradient_penalty
@@ -216,7 +217,7 @@ def classifier_two_sample_test(
     _check_count("batch_size", batch_size)
     check_positive("learning_rate", learning_rate)
     dtype = x_train.dtype
-    classifier = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, classifier)
+    classifier = cast_floats(classifier, dtype)
     trained, accuracy = _train_classifier(classifier, x_train, y_train, x_test, y_test, key, steps, batch_size,
                                           _adam(float(learning_rate)))
     accuracy = float(accuracy)
@@ -267,7 +268,7 @@ def wgan_gp_critic_test(
     check_positive("learning_rate", learning_rate)
     check_positive("penalty", penalty)
     dtype = x_train.dtype
-    critic = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, critic)
+    critic = cast_floats(critic, dtype)
     optimizer = _adam(float(learning_rate), 0.5, 0.9)
     trained, (observed, permuted) = _train_critic(critic, x_train, y_train, x_test, y_test, key, steps, batch_size,
                                                   optimizer, float(penalty), num_permutations)
