@@ -68,14 +68,14 @@ def _flows_step(backend_name: str):
 
     sys.path.insert(0, str(ROOT))
     import flows
-    from flows.mmd import witness_grad_unchecked
+    from flows.discrepancies.mmd import witness_grad_unchecked
 
-    kernel = flows.EnergyKernel(1.0) if backend_name.startswith("sliced") else flows.GaussianKernel(BANDWIDTH)
+    kernel = flows.kernels.EnergyKernel(1.0) if backend_name.startswith("sliced") else flows.kernels.GaussianKernel(BANDWIDTH)
     backend = {
         "dense": "dense", "blocked": "blocked", "auto": "auto",
-        "features": flows.RandomFeatureApproximation(jax.random.PRNGKey(0), features=1024),
-        "sliced": flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256),
-        "sliced-sort": flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256, method="sort"),
+        "features": flows.kernels.RandomFeatureApproximation(jax.random.PRNGKey(0), features=1024),
+        "sliced": flows.kernels.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256),
+        "sliced-sort": flows.kernels.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256, method="sort"),
     }[backend_name]
     step = jax.jit(lambda x, y: x - STEP * witness_grad_unchecked(x, x, y, kernel, backend))
     to_device = lambda a: jnp.asarray(a)
@@ -161,7 +161,7 @@ def _bucket_error_bound(x, y) -> float | None:
 
     import flows
 
-    backend = flows.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256)
+    backend = flows.kernels.SlicedRieszApproximation(jax.random.PRNGKey(0), projections=256)
     if not backend.uses_histograms(2 * x.shape[0] + y.shape[0]):
         return None
     return float(eqx.filter_jit(lambda b, x, y: b.bucket_error_bound(x, y))(backend, x, y))
@@ -242,7 +242,7 @@ def main() -> None:
                 print(json.dumps(record), flush=True)
     machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                "cpus": os.cpu_count(), "load_average_1min_at_end": os.getloadavg()[0], "python": platform.python_version()}
-    from flows import atomic_path  # imported here: the parent process stays free of JAX while cases run
+    from flows.export import atomic_path  # imported here: the parent process stays free of JAX while cases run
 
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps({"machine": machine, "step": STEP, "bandwidth": BANDWIDTH, "dtype": "float32",

@@ -51,7 +51,7 @@ def main() -> None:
     kx, ky = jax.random.split(jax.random.PRNGKey(0))
     x0 = jax.random.normal(kx, (args.n, 2), jnp.float32)
     target = jax.random.normal(ky, (args.n, 2), jnp.float32) + 2.0
-    flow = flows.MMDFlow(target, flows.GaussianKernel(1.0))
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.0))
     h, steps = 0.0625, args.steps  # a binary fraction: t1 is exactly steps * h in float32 too
     t1 = h * steps
 
@@ -81,7 +81,7 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"{name:32s} {seconds * 1e3:8.1f} ms   x{seconds / floor:.2f}")
     out = ROOT / "experiments" / "results" / "bench_simulate_overhead.json"
-    with flows.atomic_path(out) as tmp:
+    with flows.export.atomic_path(out) as tmp:
         tmp.write_text(json.dumps({"n": args.n, "steps": steps, "seconds": results,
                                    "ratio_to_scan": {k: v / floor for k, v in results.items()}}, indent=1))
 

@@ -14,9 +14,9 @@ Set-up. Problems (theta* the truth; starts: every coordinate N(0, 2²), the matr
   in [1, 2] (no density when r < d);
 - mixture: G_theta = N(theta, I)/2 + N(-theta, I)/2, target theta* of norm 2.
 Bandwidth sigma = ratio x the data scale (the median heuristic on 1000 target samples), ratio in
-{0.1, 0.3, 1, 3, 10}. Objectives: population MMD² (closed forms `flows.gaussian_mmd2`,
-`flows.gaussian_mixture_mmd2`) and finite-sample V-statistic MMD² (fixed latents and targets).
-Each runs from the same 100 starts with `flows.MultiStartGradientFlow` through `flows.simulate`:
+{0.1, 0.3, 1, 3, 10}. Objectives: population MMD² (closed forms `flows.discrepancies.gaussian_mmd2`,
+`flows.discrepancies.gaussian_mixture_mmd2`) and finite-sample V-statistic MMD² (fixed latents and targets).
+Each runs from the same 100 starts with `flows.analysis.MultiStartGradientFlow` through `flows.simulate`:
 the flow (diffrax Tsit5, adaptive) and GD (`flows.GradientDescent`), step h = 1/(the largest
 Hessian eigenvalue at theta* and at the starts), T iterations (flow: time T h). Success: final
 parameters within 5% (relative) of the global minimizer (the mixture up to sign, the low-rank
@@ -25,10 +25,10 @@ from the truth), within max(5%, 2x its error). A failure has either stalled (|gr
 lambda_max): at a local minimum (the landscape would not be benign) or at a saddle / on a plateau;
 or it is still moving: escaping (|theta| growing) or slow. Stationary points: Newton's method on
 grad F = 0 (optimistix) from the same starts finds minima, saddles and maxima alike;
-`flows.hessian_spectra` classifies them.
+`flows.analysis.hessian_spectra` classifies them.
 Baselines (finite sample): maximum likelihood where a density exists (sample mean; sample
 covariance when k = r = d; EM for the mixture from the same starts) and a WGAN-GP game
-(`flows.WGANGP`, MLP critic) on the same generator.
+(`flows.games.WGANGP`, MLP critic) on the same generator.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ class Problem(eqx.Module):
 
     def generator(self, theta) -> eqx.Module:
         if self.kind == "mixture":
-            return flows.SymmetricMixtureGenerator(theta)
-        return flows.AffineGenerator(*self.split(theta))
+            return flows.parametric.SymmetricMixtureGenerator(theta)
+        return flows.parametric.AffineGenerator(*self.split(theta))
 
     @property
     def latent_dim(self) -> int:
@@ -94,9 +94,9 @@ class Problem(eqx.Module):
         if self.kind == "mixture":
             eye = jnp.stack([jnp.eye(self.d, dtype=theta.dtype)] * 2)
             half = jnp.array([0.5, 0.5], theta.dtype)
-            return flows.gaussian_mixture_mmd2(half, jnp.stack([theta, -theta]), eye, half, jnp.stack([truth, -truth]), eye, kernel)
+            return flows.discrepancies.gaussian_mixture_mmd2(half, jnp.stack([theta, -theta]), eye, half, jnp.stack([truth, -truth]), eye, kernel)
         (a, b), (a_star, b_star) = self.split(theta), self.split(truth)
-        return flows.gaussian_mmd2(b, a @ a.T, b_star, a_star @ a_star.T, kernel)
+        return flows.discrepancies.gaussian_mmd2(b, a @ a.T, b_star, a_star @ a_star.T, kernel)
 
     def errors(self, thetas: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Relative distance of each row of `thetas` to the minimizer set of `reference`."""
@@ -143,7 +143,7 @@ def random_starts(problem: Problem, key, n: int) -> jax.Array:
 
 class PopulationMMD2(eqx.Module):
     problem: Problem
-    kernel: flows.GaussianKernel
+    kernel: flows.kernels.GaussianKernel
 
     def __call__(self, theta):
         return self.problem.population_mmd2(theta, self.problem.theta_star, self.kernel)
@@ -153,13 +153,13 @@ class SampleMMD2(eqx.Module):
     """V-statistic MMD² between G_theta(z_1..z_m) (fixed latents) and fixed target samples."""
 
     problem: Problem
-    kernel: flows.GaussianKernel
+    kernel: flows.kernels.GaussianKernel
     latents: jax.Array
     samples: jax.Array
 
     def __call__(self, theta):
-        x = flows.push_forward(self.problem.generator(theta), self.latents)
-        return flows.mmd2(x, self.samples, self.kernel)
+        x = flows.parametric.push_forward(self.problem.generator(theta), self.latents)
+        return flows.discrepancies.mmd2(x, self.samples, self.kernel)
 
 
 @eqx.filter_jit
@@ -171,13 +171,13 @@ def values_at(objective, points):
 @eqx.filter_jit
 def gradient_norms(objective, points):
     """|grad F| at each row of `points`."""
-    return flows.MultiStartGradientFlow(objective).gradient_norm(0.0, points, None)
+    return flows.analysis.MultiStartGradientFlow(objective).gradient_norm(0.0, points, None)
 
 
 def curvatures(objective, theta_star, starts) -> tuple[float, float]:
     """(lambda_max at theta*, the step 1 / the largest lambda_max at theta* and at the starts): GD's
     step and the flow's time unit."""
-    top = flows.hessian_spectra(objective, jnp.concatenate([theta_star[None], starts]))[:, -1]
+    top = flows.analysis.hessian_spectra(objective, jnp.concatenate([theta_star[None], starts]))[:, -1]
     return float(top[0]), 1.0 / float(top.max())
 
 
@@ -187,7 +187,7 @@ def curvatures(objective, theta_star, starts) -> tuple[float, float]:
 def descend(objective, starts, step: float, iterations: int, method: str, saves: int = 51):
     """Every start's flow ("flow": Tsit5, adaptive) or GD ("gd", step `step`) on `objective` for
     time `iterations * step`; returns the trajectory (states (saves, B, p))."""
-    flow = flows.MultiStartGradientFlow(objective)
+    flow = flows.analysis.MultiStartGradientFlow(objective)
     save_steps = np.unique(np.round(np.geomspace(1, iterations, saves - 1)).astype(int))
     ts = step * np.concatenate([[0], save_steps])
     diagnostics = {"objective": flow.values}
@@ -213,7 +213,7 @@ def summarize(problem, objective, traj, step, scale_max, tolerance: float = TOLE
     # the run, beyond 2 |theta*|) or slow. (Computed at every end point: one shape, one compile.)
     end = jnp.asarray(ys[-1])
     stationary = ~success & (np.asarray(gradient_norms(objective, end)) <= 1e-6 * scale_max * (1 + np.linalg.norm(reference)))
-    spectra = flows.hessian_spectra(objective, end)
+    spectra = flows.analysis.hessian_spectra(objective, end)
     local_minimum = stationary & (spectra[:, 0] >= -FLAT * scale_max) & (spectra[:, -1] > FLAT * scale_max)
     half = int(np.argmin(np.abs(np.asarray(traj.ts) - 0.5 * np.asarray(traj.ts)[-1])))
     norms_end, norms_half = np.linalg.norm(ys[-1], axis=1), np.linalg.norm(ys[half], axis=1)
@@ -251,7 +251,7 @@ def stationary_points(problem, objective, starts, scale_max) -> dict:
     critical = np.isfinite(gradient) & (gradient <= 1e-8 * scale_max * (1 + float(jnp.linalg.norm(problem.theta_star))))
     inside = np.linalg.norm(points, axis=1) <= radius
     keep = critical & inside
-    spectra, values = flows.hessian_spectra(objective, points)[keep], np.asarray(values_at(objective, jnp.asarray(points)))[keep]
+    spectra, values = flows.analysis.hessian_spectra(objective, points)[keep], np.asarray(values_at(objective, jnp.asarray(points)))[keep]
     points = points[keep]
     negative = (spectra < -FLAT * scale_max).sum(axis=1)
     is_min = problem.errors(points, np.asarray(problem.theta_star)) <= TOLERANCE
@@ -275,10 +275,10 @@ def wgan_gp(problem, samples, starts, key, steps: int):
     """The WGAN-GP game (MLP critic) on the same generator, from each start (vmapped)."""
     k_critic, k_latents, k_run = jax.random.split(key, 3)
     generator = problem.generator(starts[0])
-    flow = flows.ParametricMMDFlow(generator, samples, flows.GaussianKernel(1.0),
+    flow = flows.parametric.ParametricMMDFlow(generator, samples, flows.kernels.GaussianKernel(1.0),
                                    latents=jax.random.normal(k_latents, (64, problem.latent_dim)), fresh_latents=64)
-    critic = flows.MLPCritic(problem.d, width=32, depth=2, key=k_critic, dtype=jnp.float64)
-    game = flows.WGANGP(critic, optax.adam(2e-2, b1=0.5, b2=0.9), optax.adam(2e-3, b1=0.5, b2=0.9), n_critic=5)
+    critic = flows.games.MLPCritic(problem.d, width=32, depth=2, key=k_critic, dtype=jnp.float64)
+    game = flows.games.WGANGP(critic, optax.adam(2e-2, b1=0.5, b2=0.9), optax.adam(2e-3, b1=0.5, b2=0.9), n_critic=5)
     params = jax.vmap(lambda t: eqx.filter(problem.generator(t), eqx.is_inexact_array))(starts)
 
     @jax.jit
@@ -336,11 +336,11 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     kept = {}
     # population objectives: flow and GD from the same starts, at every bandwidth
     for problem in population:
-        scale = flows.median_bandwidth(problem.target().sample(jax.random.PRNGKey(1), 1000))
+        scale = flows.kernels.median_bandwidth(problem.target().sample(jax.random.PRNGKey(1), 1000))
         starts = random_starts(problem, jax.random.fold_in(key, zlib.crc32(problem.label.encode())), n_starts)
         rows = results["population"][problem.label] = {"data_scale": scale, "runs": {}}
         for ratio in ratios:
-            objective = PopulationMMD2(problem, flows.GaussianKernel(jnp.asarray(ratio * scale)))
+            objective = PopulationMMD2(problem, flows.kernels.GaussianKernel(jnp.asarray(ratio * scale)))
             lam, step = curvatures(objective, problem.theta_star, starts)
             for method in ("flow", "gd"):
                 traj = descend(objective, starts, step, iterations, method)
@@ -353,8 +353,8 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     # stationary points at the data-scale bandwidth
     found = {}
     for problem in critical:
-        scale = flows.median_bandwidth(problem.target().sample(jax.random.PRNGKey(1), 1000))
-        objective = PopulationMMD2(problem, flows.GaussianKernel(jnp.asarray(scale)))
+        scale = flows.kernels.median_bandwidth(problem.target().sample(jax.random.PRNGKey(1), 1000))
+        objective = PopulationMMD2(problem, flows.kernels.GaussianKernel(jnp.asarray(scale)))
         starts = random_starts(problem, jax.random.fold_in(key, 99), n_starts)
         lam, _ = curvatures(objective, problem.theta_star, starts)
         found[problem.label] = points = stationary_points(problem, objective, starts, lam)
@@ -381,11 +381,11 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
         k_lat, k_tgt, k_wgan = jax.random.split(jax.random.fold_in(key, 1000 + zlib.crc32(problem.label.encode()) % 2**20), 3)
         samples = problem.target().sample(k_tgt, n_samples)
         latents = jax.random.normal(k_lat, (n_samples, problem.latent_dim))
-        scale = flows.median_bandwidth(samples)
+        scale = flows.kernels.median_bandwidth(samples)
         starts = random_starts(problem, jax.random.fold_in(key, zlib.crc32(problem.label.encode())), n_starts)
         rows = results["finite_sample"][problem.label] = {"data_scale": scale, "runs": {}}
         for ratio in sample_ratios:
-            objective = SampleMMD2(problem, flows.GaussianKernel(jnp.asarray(ratio * scale)), latents, samples)
+            objective = SampleMMD2(problem, flows.kernels.GaussianKernel(jnp.asarray(ratio * scale)), latents, samples)
             lam, step = curvatures(objective, problem.theta_star, starts)
             # start 0 is the truth: its end point is the empirical global minimizer (the reference);
             # success: as close to the truth as it is (relative error <= max(5%, 2 x its error))
@@ -444,7 +444,7 @@ def _figure(width, height, ncols=1):
 
 def _save(figure, path):
     figure.tight_layout()
-    with flows.atomic_path(path) as tmp:
+    with flows.export.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
     return path
 
@@ -493,7 +493,7 @@ def _figures(out, results, kept, found, quick) -> dict:
         shown = flows.Trajectory(ts=traj.ts, ys=traj.ys[:, :60], diagnostics={}, stats={}, result="successful", metadata={})
         scale = float(values.max())
         if not quick:
-            paths["animation"] = flows.animate_particles(
+            paths["animation"] = flows.export.animate_particles(
                 shown, out.media(f"{NAME}_mixture.gif"), diagnostic=None, figsize=(4.0, 4.0), dpi=70, fps=8,
                 frames=min(30, len(traj.ts)), title="GD from 60 starts on the mixture MMD²",
                 target_log_density=lambda pts: -values_at(objective, pts) / scale * 4)

@@ -22,7 +22,7 @@ time. GD is `flows.GradientDescent(step=h)`, i.e. explicit Euler on the same dri
    for a range of tolerances, each integrated to the reference's hitting time t_ε.
 3. the step at which GD starts to oscillate (MMD² rises by more than round-off: 1e-12 + 1e-9·MMD²)
    or diverge (NaN / `flows.FlowDivergedError`), on a sweep h = 2^(j/4), against the linear-stability
-   estimate `flows.max_stable_step` at the flow's limit (2/μ_max of the drift's Jacobian) and its
+   estimate `flows.analysis.max_stable_step` at the flow's limit (2/μ_max of the drift's Jacobian) and its
    minimum along the flow's path.
 """
 
@@ -95,7 +95,7 @@ def particle_problem(quick: bool) -> Problem:
     target = flows.targets.GaussianMixture.ring(8, 2.0, 0.3).sample(k_target, n)
     x0 = 0.5 * jax.random.normal(k_init, (n, 2))
     return Problem(
-        name="particles", flow=flows.MMDFlow(target, flows.GaussianKernel(1.0)), y0=x0,
+        name="particles", flow=flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.0)), y0=x0,
         horizon=12.0 if quick else 16.0, h_min=1 / 8 if quick else 1 / 64, n_distance=4 if quick else 7,
         stability_steps=stability_sweep(1.0, 16.0), long_horizon=200.0 if quick else 400.0,
         epsilon_relative=1e-2, pairs_per_evaluation=n * (n + n),
@@ -105,9 +105,9 @@ def particle_problem(quick: bool) -> Problem:
 
 def pkgf_problem() -> Problem:
     direction = jnp.array([1.0, 0.5]) / jnp.sqrt(1.25)
-    target = flows.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
-    generator = flows.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([0.5, 0.0]))
-    pkgf = flows.PKGF(generator, target, flows.GaussianKernel(1.0), reg=1e-3, solve="dense")
+    target = flows.targets.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
+    generator = flows.parametric.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([0.5, 0.0]))
+    pkgf = flows.parametric.PKGF(generator, target, flows.kernels.GaussianKernel(1.0), reg=1e-3, solve="dense")
     return Problem(
         name="PKGF", flow=pkgf, y0=generator,
         horizon=8.0, h_min=1 / 128, n_distance=7,
@@ -212,9 +212,9 @@ def run_problem(p: Problem) -> tuple[dict, dict]:
 
     # 3. the step at which GD starts to oscillate or diverge, against linear stability
     limit = long_run.final_state
-    h_linear = flows.max_stable_step(p.flow, limit)
+    h_linear = flows.analysis.max_stable_step(p.flow, limit)
     path_indices = np.linspace(0, saves - 1, 9).round().astype(int)
-    h_path = min(flows.max_stable_step(p.flow, long_run.state(i)) for i in path_indices)
+    h_path = min(flows.analysis.max_stable_step(p.flow, long_run.state(i)) for i in path_indices)
     iterations = saves - 1
     stability_runs = []
     for h in p.stability_steps:
@@ -264,7 +264,7 @@ def run_problem(p: Problem) -> tuple[dict, dict]:
 
 def _save(figure: Figure, path: Path) -> None:
     FigureCanvasAgg(figure)
-    with flows.atomic_path(path) as tmp:
+    with flows.export.atomic_path(path) as tmp:
         figure.savefig(tmp, format=path.suffix[1:])
 
 
@@ -354,7 +354,7 @@ def animate(problem: Problem, result: dict, path: Path, frames: int = 40) -> boo
         caption.set_text(f"t = {gd.ts[k]:.3g}   MMD²: flow {flow_path.diagnostics['mmd2'][k]:.2e}, GD {gd.diagnostics['mmd2'][k]:.2e}")
         return dots
 
-    with flows.atomic_path(path) as tmp:
+    with flows.export.atomic_path(path) as tmp:
         FuncAnimation(figure, draw, frames=frames).save(tmp, writer=PillowWriter(fps=6))
     return True
 

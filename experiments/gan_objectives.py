@@ -7,13 +7,13 @@ V(D, G) game) vs the MMD flow vs PKGF. Mode coverage over time: mode collapse vs
 Setting: 8 Gaussians of std 0.05 on a circle of radius 2 (512 data samples per seed). All three
 methods start from the same distribution, the push-forward of N(0, I_2) by one randomly
 initialized MLP generator (2 -> 64 -> 64 -> 2, ReLU):
-- **JS-GAN**: that generator trained by `flows.JSGAN` (non-saturating generator loss, MLP
+- **JS-GAN**: that generator trained by `flows.games.JSGAN` (non-saturating generator loss, MLP
   discriminator 2 -> 64 -> 64 -> 1, Adam lr 1e-3 with beta1 = 0.5 for both players, one
   discriminator step per generator step, 256 fresh latents per step): the standard setting in
   which the original GAN is known to drop modes of this target.
-- **PKGF**: the same generator family, `flows.PKGF` (reg 1e-2, push-through solve) on a
+- **PKGF**: the same generator family, `flows.parametric.PKGF` (reg 1e-2, push-through solve) on a
   fixed batch of 256 latents, stepped by gradient descent with step 0.5.
-- **MMD flow**: 256 particles (the initial generator's samples at those latents), `flows.MMDFlow`,
+- **MMD flow**: 256 particles (the initial generator's samples at those latents), `flows.particle.MMDFlow`,
   gradient descent with step 0.5 (step 1 oscillates: the 0.2 bandwidth makes the witness's
   curvature at a mode about 3).
 
@@ -66,7 +66,7 @@ def save_times(steps: int, step: float) -> np.ndarray:
 
 
 @eqx.filter_jit
-def generated_samples(flow: flows.AbstractParametricFlow, params, latents: jax.Array) -> jax.Array:
+def generated_samples(flow: flows.parametric.AbstractParametricFlow, params, latents: jax.Array) -> jax.Array:
     """The generator's samples at `latents` for every saved parameter state: (T, n, 2)."""
     return jax.vmap(lambda p: flow.samples(p, latents))(params)
 
@@ -93,29 +93,29 @@ def run_seed(seed: int, size: dict) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(seed), 6)
     ring = flows.targets.GaussianMixture.ring(MODES, radius=RADIUS, std=STD)
     data = ring.sample(keys[0], size["n_data"])
-    generator = flows.MLPGenerator(2, 2, width=size["width"], depth=2, activation="relu", key=keys[1])
+    generator = flows.parametric.MLPGenerator(2, 2, width=size["width"], depth=2, activation="relu", key=keys[1])
     latents = jax.random.normal(keys[2], (size["n_latents"], 2))
     evaluation = jax.random.normal(keys[3], (size["n_eval"], 2))
-    kernel = flows.SumKernel([flows.GaussianKernel(b) for b in BANDWIDTHS])
+    kernel = flows.kernels.SumKernel([flows.kernels.GaussianKernel(b) for b in BANDWIDTHS])
     runs = {}
 
-    carrier = flows.ParametricMMDFlow(generator, data, kernel, latents=latents, fresh_latents=size["n_latents"])
-    critic = flows.MLPCritic(2, width=size["width"], depth=2, activation="relu", key=keys[4])
-    game = flows.JSGAN(critic, optax.adam(1e-3, b1=0.5), optax.adam(1e-3, b1=0.5), n_critic=1, loss="non_saturating")
+    carrier = flows.parametric.ParametricMMDFlow(generator, data, kernel, latents=latents, fresh_latents=size["n_latents"])
+    critic = flows.games.MLPCritic(2, width=size["width"], depth=2, activation="relu", key=keys[4])
+    game = flows.games.JSGAN(critic, optax.adam(1e-3, b1=0.5), optax.adam(1e-3, b1=0.5), n_critic=1, loss="non_saturating")
     ts = save_times(size["gan_steps"], 1.0)
     traj = flows.simulate(carrier, generator, t1=float(ts[-1]), ts=ts, solver=game, key=keys[5],
                           diagnostics={"mmd2": carrier.mmd2})
     runs["JS-GAN"] = (traj, generated_samples(carrier, traj.ys, evaluation))
 
-    pkgf = flows.PKGF(generator, data, kernel, reg=1e-2, solve="pushthrough", latents=latents)
+    pkgf = flows.parametric.PKGF(generator, data, kernel, reg=1e-2, solve="pushthrough", latents=latents)
     ts = save_times(size["pkgf_steps"], size["pkgf_step"])
     traj = flows.simulate(pkgf, generator, t1=float(ts[-1]), ts=ts, solver=flows.GradientDescent(step=size["pkgf_step"]),
                           diagnostics={"mmd2": pkgf.mmd2})
     runs["PKGF"] = (traj, generated_samples(pkgf, traj.ys, evaluation))
 
-    flow = flows.MMDFlow(data, kernel)
+    flow = flows.particle.MMDFlow(data, kernel)
     ts = save_times(size["mmd_steps"], size["mmd_step"])
-    traj = flows.simulate(flow, flows.push_forward(generator, latents), t1=float(ts[-1]), ts=ts,
+    traj = flows.simulate(flow, flows.parametric.push_forward(generator, latents), t1=float(ts[-1]), ts=ts,
                           solver=flows.GradientDescent(step=size["mmd_step"]))
     runs["MMD flow"] = (traj, traj.ys)
 
@@ -160,7 +160,7 @@ def summarize(per_seed: list[dict], method: str) -> dict:
 
 def save(figure: Figure, path: Path) -> None:
     FigureCanvasAgg(figure)
-    with flows.atomic_path(path) as tmp:
+    with flows.export.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
 
 
@@ -207,7 +207,7 @@ def animate(runs: dict, path: Path, frames: int) -> None:
     figure = Figure(figsize=(7.5, 2.7), dpi=60)
     canvas = FigureCanvasAgg(figure)
     axes = figure.subplots(1, 3)
-    with flows.atomic_path(path) as tmp, imageio.get_writer(tmp, format="GIF", mode="I", duration=150, loop=0) as writer:
+    with flows.export.atomic_path(path) as tmp, imageio.get_writer(tmp, format="GIF", mode="I", duration=150, loop=0) as writer:
         for frame in np.unique(np.round(np.linspace(0, SAVED - 1, frames)).astype(int)):
             draw_panels(axes, runs, frame, runs["data"])
             figure.tight_layout()
@@ -255,7 +255,7 @@ in every seed with high-quality fraction {mmd['final_high_quality_mean']:.2f} an
     caveat = ("\n\nIn the quick setting the runs are far too short to judge the JS-GAN or PKGF (a few hundred "
               "GAN steps, 30 PKGF steps); only the MMD flow's coverage is checked there." if out.quick else "")
     return f"""
-**Question.** Does the original GAN game (`flows.JSGAN`: V(D, G) = E_P ln D + E_G ln(1 - D),
+**Question.** Does the original GAN game (`flows.games.JSGAN`: V(D, G) = E_P ln D + E_G ln(1 - D),
 non-saturating generator loss) drop modes of the 8-Gaussians ring where the particle MMD flow and
 PKGF (the same MLP generator family as the GAN) cover them all?
 

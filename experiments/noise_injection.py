@@ -13,7 +13,7 @@ temperature β = 0.1 for the first half, then 0 (chosen so that the diffusion al
 particles over the 10-unit gap: 2βt ≈ 10² at the switch); kernel Sobolev descent (λ = 1e-3,
 conjugate gradient, steps γ). Full: N = M = 500 (the paper: 1000), 10⁴ steps; quick: N = M = 64,
 6000 steps, without the diffusion. `media/noise_injection.gif` shows the runs side by side at equal
-times (`flows.animate_comparison`, 1-D particles as histograms over the target's) with their MMD²
+times (`flows.export.animate_comparison`, 1-D particles as histograms over the target's) with their MMD²
 curves.
 
 The plain flow runs as noise injection with β ≡ 0, which is the same scheme exactly (tested in
@@ -24,7 +24,7 @@ Brownian increments from a tree without Lévy area (`levy_area=False`), which it
 sub-networks ψ(z, u) = exp(−(wᵀrelu(Wz))²/4) with 3 hidden ReLU units, inputs z uniform on the
 sphere of R^50, no biases, so a particle u = (W, w) lies in R^153. The teacher is one particle
 drawn from N(0, 1); the student's particles start from N(10⁻³, 1). The squared-error risk is the
-MMD² of the kernel k(u, u') = E_z ψ(z, u)ψ(z, u') (`flows.NetworkKernel`, a feature kernel whose
+MMD² of the kernel k(u, u') = E_z ψ(z, u)ψ(z, u') (`flows.kernels.NetworkKernel`, a feature kernel whose
 sums cost O(N B), never O(N²)), estimated on a fixed training batch of inputs; the validation
 risk is the same MMD² on fresh inputs. Full-batch gradient descent (not the paper's SGD on
 mini-batches of 100), γ = 1, the paper's 1000 particles but fewer steps than its 10⁵
@@ -85,27 +85,27 @@ def gaussian_problem(quick: bool) -> tuple[dict, dict, jax.Array]:
     keys = jax.random.split(jax.random.PRNGKey(0), 5)
     target = flows.targets.Gaussian(jnp.zeros(1)).sample(keys[0], n)
     x0 = flows.targets.Gaussian(jnp.array([10.0]), jnp.array([[0.5]])).sample(keys[1], n)
-    kernel = flows.GaussianKernel(sigma)
+    kernel = flows.kernels.GaussianKernel(sigma)
     t1 = steps * gamma
     ts = gamma * np.unique(np.round(np.linspace(0, steps, 101)))  # on the iteration grid
     mmd2 = {"mmd2": flows.diagnostics.MMD2(target, kernel)}
     gd = flows.GradientDescent(step=gamma)
     runs, timings = {}, {}
 
-    def injected(level: float) -> flows.NoiseInjectedMMDFlow:  # level 0: the plain MMD flow
-        return flows.NoiseInjectedMMDFlow(target, kernel, flows.PiecewiseConstantSchedule([level, 0.0], [switch * gamma]))
+    def injected(level: float) -> flows.particle.NoiseInjectedMMDFlow:  # level 0: the plain MMD flow
+        return flows.particle.NoiseInjectedMMDFlow(target, kernel, flows.particle.PiecewiseConstantSchedule([level, 0.0], [switch * gamma]))
 
     _run("MMD flow", runs, timings, lambda: flows.simulate(
         injected(0.0), x0, t1=t1, ts=ts, solver=gd, key=keys[2], diagnostics=mmd2))
     _run("noise injection", runs, timings, lambda: flows.simulate(
         injected(beta), x0, t1=t1, ts=ts, solver=gd, key=keys[2], diagnostics=mmd2))
     if not quick:  # the SDE solve's compilation alone would take half of the quick setting's seconds
-        heat = flows.PiecewiseConstantSchedule([temperature, 0.0], [switch * gamma])
+        heat = flows.particle.PiecewiseConstantSchedule([temperature, 0.0], [switch * gamma])
         _run("diffusion", runs, timings, lambda: flows.simulate(
-            flows.DiffusionMMDFlow(target, kernel, heat, brownian_tolerance=gamma / 2, levy_area=False),
+            flows.particle.DiffusionMMDFlow(target, kernel, heat, brownian_tolerance=gamma / 2, levy_area=False),
             x0, t1=t1, ts=ts, solver=diffrax.Euler(), dt0=gamma, max_steps=steps + 10, key=keys[3], diagnostics=mmd2))
     _run("Sobolev", runs, timings, lambda: flows.simulate(
-        flows.KernelSobolevFlow(target, kernel, reg, solver="cg"), x0, t1=t1, ts=ts, solver=gd, diagnostics=mmd2))
+        flows.particle.KernelSobolevFlow(target, kernel, reg, solver="cg"), x0, t1=t1, ts=ts, solver=gd, diagnostics=mmd2))
     summary = {
         "setup": {**settings, "dim": 1, "sigma": sigma, "gamma": gamma, "noise_injection_beta": beta,
                   "diffusion_temperature": temperature, "switch_step": switch, "sobolev_regularization": reg,
@@ -139,8 +139,8 @@ def student_teacher_problem() -> tuple[dict, dict]:
     n, steps = settings["particles"], settings["steps"]
     dim, hidden, gamma, beta0, temperature, reg = 50, 3, 1.0, 1.0, 1e-3, 1e-3
     keys = jax.random.split(jax.random.PRNGKey(1), 7)
-    train = flows.NetworkKernel(sphere(keys[0], settings["train_inputs"], dim), hidden=hidden, output_bandwidth=2.0)
-    valid = flows.NetworkKernel(sphere(keys[1], settings["valid_inputs"], dim), hidden=hidden, output_bandwidth=2.0)
+    train = flows.kernels.NetworkKernel(sphere(keys[0], settings["train_inputs"], dim), hidden=hidden, output_bandwidth=2.0)
+    valid = flows.kernels.NetworkKernel(sphere(keys[1], settings["valid_inputs"], dim), hidden=hidden, output_bandwidth=2.0)
     q = train.particle_dim
     teacher = jax.random.normal(keys[2], (1, q))
     x0 = 1e-3 + jax.random.normal(keys[3], (n, q))
@@ -151,20 +151,20 @@ def student_teacher_problem() -> tuple[dict, dict]:
     gd = flows.GradientDescent(step=gamma)
     runs, timings = {}, {}
 
-    def injected(level: float) -> flows.NoiseInjectedMMDFlow:  # level 0: the plain MMD flow
-        return flows.NoiseInjectedMMDFlow(teacher, train, flows.StepDecaySchedule(jnp.asarray(level), 0.5, every))
+    def injected(level: float) -> flows.particle.NoiseInjectedMMDFlow:  # level 0: the plain MMD flow
+        return flows.particle.NoiseInjectedMMDFlow(teacher, train, flows.particle.StepDecaySchedule(jnp.asarray(level), 0.5, every))
 
     _run("MMD flow", runs, timings, lambda: flows.simulate(
         injected(0.0), x0, t1=t1, ts=ts, solver=gd, key=keys[4], diagnostics=diagnostics))
     _run("noise injection", runs, timings, lambda: flows.simulate(
         injected(beta0), x0, t1=t1, ts=ts, solver=gd, key=keys[4], diagnostics=diagnostics))
     _run("diffusion", runs, timings, lambda: flows.simulate(
-        flows.DiffusionMMDFlow(teacher, train, flows.StepDecaySchedule(temperature, 0.5, every),
+        flows.particle.DiffusionMMDFlow(teacher, train, flows.particle.StepDecaySchedule(temperature, 0.5, every),
                                brownian_tolerance=gamma / 2, levy_area=False),
         x0, t1=t1, ts=ts, solver=diffrax.Euler(), dt0=gamma, max_steps=steps + 10, key=keys[5],
         diagnostics=diagnostics))
     _run("Sobolev", runs, timings, lambda: flows.simulate(
-        flows.KernelSobolevFlow(teacher, train, reg, solver="cg", cg_rtol=1e-4, cg_max_steps=500),
+        flows.particle.KernelSobolevFlow(teacher, train, reg, solver="cg", cg_rtol=1e-4, cg_max_steps=500),
         x0, t1=t1, ts=ts, solver=gd, diagnostics=diagnostics))
     summary = {
         "setup": {**settings, "input_dim": dim, "hidden_units": hidden, "particle_dim": q, "teacher_particles": 1,
@@ -188,14 +188,14 @@ def student_teacher_problem() -> tuple[dict, dict]:
 def _save(figure: Figure, path: Path) -> None:
     FigureCanvasAgg(figure)
     figure.tight_layout()
-    with flows.atomic_path(path) as tmp:
+    with flows.export.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
 
 
 def animate(gaussian: tuple[dict, dict, jax.Array], out: Outputs, quick: bool) -> Path:
     """The Gaussian runs side by side at equal times (histograms over the target's), MMD² overlaid."""
     summary, runs, target = gaussian
-    return flows.animate_comparison(
+    return flows.export.animate_comparison(
         runs, out.media("noise_injection.gif"), target=target, diagnostic="mmd2", clock="time",
         fps=6, panel_size=2.6, xlim=WINDOW, **GIF[quick],
         title=f"N(10, 0.5) → N(0, 1), N = M = {summary['setup']['n']}, γ = {summary['setup']['gamma']:g}",
@@ -298,7 +298,7 @@ def student_teacher_section(s: dict, paths: dict, out: Outputs) -> str:
     return f"""
 **Student-teacher network.** Particles are sub-networks ψ(z, u) = exp(−(wᵀrelu(Wz))²/4) with
 {ss['hidden_units']} hidden ReLU units and inputs uniform on the sphere of R^{ss['input_dim']} (u ∈ R^{ss['particle_dim']}); one teacher
-particle; the risk is the MMD² of the network kernel `flows.NetworkKernel` on {ss['train_inputs']} training
+particle; the risk is the MMD² of the network kernel `flows.kernels.NetworkKernel` on {ss['train_inputs']} training
 inputs, the validation risk the same on {ss['valid_inputs']} fresh inputs; {ss['particles']} student particles
 (paper: 1000). **Reduced from the paper** to fit the CPU: full-batch gradient descent with γ = {ss['gamma']:g} for
 {ss['steps']} steps (paper: SGD, mini-batches of 100, γ = 0.01, 10⁵ iterations). Noise injection

@@ -31,7 +31,7 @@ Problems:
    against 2α, the integrated identity, whether the bound holds (to 1e-3 in log, the size of the
    ODE and CG errors), and how loose it is.
 3. **Animation** (`pkgf_vs_gan.gif`): the generated samples of the three methods side by side at
-   one step size, at equal times t = kh (`flows.animate_comparison`, clock "time"); the ring
+   one step size, at equal times t = kh (`flows.export.animate_comparison`, clock "time"); the ring
    problem in full mode, the affine one in quick mode.
 """
 
@@ -139,15 +139,15 @@ def alpha_check(traj: flows.Trajectory) -> dict:
 def affine_problem(config: dict) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(0), 4)
     direction = jnp.array([1.0, 0.5]) / jnp.sqrt(1.25)
-    target = flows.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
-    generator = flows.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([-1.0, 0.0]))
-    kernel = flows.GaussianKernel(1.0)
-    population = flows.ParametricMMDFlow(generator, target, kernel)
-    pkgf = flows.PKGF(generator, target, kernel, reg=1e-3, solve="dense")
-    samples = flows.ParametricMMDFlow(
+    target = flows.targets.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
+    generator = flows.parametric.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([-1.0, 0.0]))
+    kernel = flows.kernels.GaussianKernel(1.0)
+    population = flows.parametric.ParametricMMDFlow(generator, target, kernel)
+    pkgf = flows.parametric.PKGF(generator, target, kernel, reg=1e-3, solve="dense")
+    samples = flows.parametric.ParametricMMDFlow(
         generator, target.sample(keys[0], 512), kernel, latents=jax.random.normal(keys[1], (128, 1)), fresh_latents=128
     )
-    critic = flows.RandomFeatureCritic(2, 256, 1.0, key=keys[2], dtype=jnp.float64)
+    critic = flows.games.RandomFeatureCritic(2, 256, 1.0, key=keys[2], dtype=jnp.float64)
     score = {"mmd2": population.mmd2}
     runs = {
         "PKGF-GD": lambda h, n: flows.simulate(pkgf, generator, t1=h * n, solver=flows.GradientDescent(step=h),
@@ -155,7 +155,7 @@ def affine_problem(config: dict) -> dict:
         "MMD GD": lambda h, n: flows.simulate(population, generator, t1=h * n, solver=flows.GradientDescent(step=h),
                                               diagnostics=score),
         "GAN": lambda h, n: flows.simulate(samples, generator, t1=h * n, key=keys[3], diagnostics=score,
-                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.sgd(0.5), n_critic=5, reg=1e-3,
+                                           solver=flows.games.MMDGAN(critic, optax.sgd(h), optax.sgd(0.5), n_critic=5, reg=1e-3,
                                                                step=h)),
     }
     started = time.perf_counter()
@@ -173,13 +173,13 @@ def affine_problem(config: dict) -> dict:
 def ring_problem(config: dict) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(1), 7)
     target = flows.targets.GaussianMixture.ring(modes=8, radius=2.0, std=0.1).sample(keys[0], 256)
-    generator = flows.MLPGenerator(4, 2, width=48, depth=2, activation="tanh", key=keys[1], dtype=jnp.float64)
-    kernel = flows.SumKernel([flows.GaussianKernel(0.5), flows.GaussianKernel(2.0)])
+    generator = flows.parametric.MLPGenerator(4, 2, width=48, depth=2, activation="tanh", key=keys[1], dtype=jnp.float64)
+    kernel = flows.kernels.SumKernel([flows.kernels.GaussianKernel(0.5), flows.kernels.GaussianKernel(2.0)])
     latents = jax.random.normal(keys[2], (64, 4))
-    pkgf = flows.PKGF(generator, target, kernel, reg=1e-2, solve="cg", latents=latents, cg_rtol=1e-6, cg_atol=1e-12,
+    pkgf = flows.parametric.PKGF(generator, target, kernel, reg=1e-2, solve="cg", latents=latents, cg_rtol=1e-6, cg_atol=1e-12,
                       cg_max_steps=200)
-    plain = flows.ParametricMMDFlow(generator, target, kernel, latents=latents, fresh_latents=latents.shape[0])
-    critic = flows.RandomFeatureCritic(2, 256, 0.5, key=keys[4], dtype=jnp.float64)
+    plain = flows.parametric.ParametricMMDFlow(generator, target, kernel, latents=latents, fresh_latents=latents.shape[0])
+    critic = flows.games.RandomFeatureCritic(2, 256, 0.5, key=keys[4], dtype=jnp.float64)
     score = {"mmd2": plain.mmd2}
     runs = {
         "PKGF-GD": lambda h, n: flows.simulate(pkgf, generator, t1=h * n, solver=flows.GradientDescent(step=h),
@@ -187,7 +187,7 @@ def ring_problem(config: dict) -> dict:
         "MMD GD": lambda h, n: flows.simulate(plain, generator, t1=h * n, solver=flows.GradientDescent(step=h), key=keys[3],
                                               diagnostics=score),
         "GAN": lambda h, n: flows.simulate(plain, generator, t1=h * n, key=keys[5], diagnostics=score,
-                                           solver=flows.MMDGAN(critic, optax.sgd(h), optax.adam(1e-2), n_critic=5, reg=1e-3,
+                                           solver=flows.games.MMDGAN(critic, optax.sgd(h), optax.adam(1e-2), n_critic=5, reg=1e-3,
                                                                step=h)),
     }
     started = time.perf_counter()
@@ -205,7 +205,7 @@ def ring_problem(config: dict) -> dict:
 def _save(figure: Figure, path: Path) -> None:
     FigureCanvasAgg(figure)
     figure.tight_layout()
-    with flows.atomic_path(path) as tmp:
+    with flows.export.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
 
 
@@ -264,7 +264,7 @@ def animate(name: str, problem: dict, out: Outputs, config: dict) -> dict:
     runs = {method: problem["trajectories"][method][h] for method in METHODS}
     shown = {method: run for method, run in runs.items() if run is not None}  # a diverged run has no states
     path = out.media("pkgf_vs_gan.gif")
-    flows.animate_comparison(shown, path, target=problem["target"], samples=problem["show"], clock="time",
+    flows.export.animate_comparison(shown, path, target=problem["target"], samples=problem["show"], clock="time",
                              frames=config["frames"], fps=6, panel_size=2.6, dpi=config["dpi"],
                              title=f"{name}: generated samples, step h = {h:g} (iteration k at t = kh)")
     saved_times = np.unique(np.concatenate([np.asarray(run.ts) for run in shown.values()]))

@@ -3,23 +3,23 @@
     python experiments/prg_generators.py            # n = 16 seed bits, m = 64 outputs (minutes on CPU)
     python experiments/prg_generators.py --quick    # n = 12, m = 30 (seconds)
 
-Set-up: a Goldreich PRG generator `flows.GoldreichPRGGenerator` with Gaussian seed z in R^n and
+Set-up: a Goldreich PRG generator `flows.parametric.GoldreichPRGGenerator` with Gaussian seed z in R^n and
 extra Gaussian w in R^m outputs x_j = (2 y_j - 1)|w_j|, y_j = P(b_{S_j}), b = 1[z > 0],
 P = u1 xor u2 xor u3 xor (u4 and u5), on a hypergraph in which every k output bits are independent
-(k = 3). Its positive control `flows.RepeatedBitsGenerator` repeats the seed bits.
+(k = 3). Its positive control `flows.parametric.RepeatedBitsGenerator` repeats the seed bits.
 Both outputs have exactly N(0, 1) coordinates and live on at most 2^n of the 2^m orthants.
 
 Claims checked:
 - every coordinate is N(0, 1): exact (each output bit is balanced over all 2^n seeds) and a
   Kolmogorov-Smirnov test per coordinate;
 - W1(PRG, N(0, I_m)) is of order sqrt(m): bounds by enumerating the 2^n seeds
-  (`flows.sign_mixture_w1_bounds`), while the Sinkhorn estimate from samples cannot tell it from two
+  (`flows.analysis.sign_mixture_w1_bounds`), while the Sinkhorn estimate from samples cannot tell it from two
   Gaussian samples;
 - MLP classifiers, logistic classifiers (linear and quadratic features), WGAN-GP critics and MMD
   permutation tests at five bandwidths stay within chance +- 3 standard errors against the PRG, while
   the quadratic tests detect the repeated-bits generator; a brute-force test over the 2^n seeds
   (distance to the generator's orthants) detects both;
-- a grand tour (`flows.grand_tour`: 2-D views of R^m turning along geodesics through chosen planes)
+- a grand tour (`flows.export.grand_tour`: 2-D views of R^m turning along geodesics through chosen planes)
   shows PRG and Gaussian samples alike in every view, with the MMD^2 between each view and the same
   view of a Gaussian sample at the Gaussian-vs-Gaussian level, while the repeated-bits samples leave
   two quadrants empty in the plane (x_1, x_{n+1}) of two copies of one seed bit.
@@ -79,8 +79,8 @@ def _draw(generators: tuple, key, size: int, baseline_size: int, num_mlps: int):
         pieces.append(flat[start : start + a * b].reshape(a, b))
         start += a * b
     latents, references, (baseline, plane) = pieces[:count], pieces[count : 2 * count], pieces[2 * count :]
-    sources = [flows.push_forward(g, z) for g, z in zip(generators, latents)] + latents[len(generators) :]
-    mlps = tuple(flows.MLPCritic(dim, width=WIDTH, depth=2, activation="relu", key=k, dtype=jnp.float32)
+    sources = [flows.parametric.push_forward(g, z) for g, z in zip(generators, latents)] + latents[len(generators) :]
+    mlps = tuple(flows.games.MLPCritic(dim, width=WIDTH, depth=2, activation="relu", key=k, dtype=jnp.float32)
                  for k in jax.random.split(jax.random.fold_in(key, 1), num_mlps))
     return sources, references, baseline, plane.T, mlps
 
@@ -93,7 +93,7 @@ def _sign_patterns(generator):
 @eqx.filter_jit
 def _view_mmd2(frames, x, reference, kernel):
     """MMD² between the views x F and reference F, for each frame F of `frames` and each source (leading axis of x)."""
-    view = jax.vmap(lambda f, a: flows.mmd2(a @ f, reference @ f, kernel), in_axes=(0, None))
+    view = jax.vmap(lambda f, a: flows.discrepancies.mmd2(a @ f, reference @ f, kernel), in_axes=(0, None))
     return jax.vmap(lambda a: view(frames, a))(x)
 
 
@@ -106,28 +106,28 @@ def distinguishers(x, y, mlps: tuple, key, setting: dict, patterns) -> dict:
     x_train, x_test, y_train, y_test = x[:n_train], x[n_train:], y[:n_train], y[n_train:]
     training = dict(steps=setting["steps"], batch_size=256)
     out = {}
-    models = {"MLP classifier": lambda: mlps[0], "logistic (linear)": lambda: flows.LogisticRegression(dim, "linear"),
-              "logistic (quadratic)": lambda: flows.LogisticRegression(dim, "quadratic")}
+    models = {"MLP classifier": lambda: mlps[0], "logistic (linear)": lambda: flows.analysis.LogisticRegression(dim, "linear"),
+              "logistic (quadratic)": lambda: flows.analysis.LogisticRegression(dim, "quadratic")}
     for label in setting["classifiers"]:
-        result = flows.classifier_two_sample_test(models[label](), x_train, y_train, x_test, y_test, key=keys[0],
+        result = flows.analysis.classifier_two_sample_test(models[label](), x_train, y_train, x_test, y_test, key=keys[0],
                                                   learning_rate=1e-3, **training)
         out[label] = dict(kind="accuracy", accuracy=result.accuracy, standard_error=result.standard_error,
                           z=result.z_score, p_value=result.p_value)
     if setting["wgan_gp"]:
-        result, _ = flows.wgan_gp_critic_test(mlps[1], x_train, y_train, x_test, y_test, key=keys[1],
+        result, _ = flows.analysis.wgan_gp_critic_test(mlps[1], x_train, y_train, x_test, y_test, key=keys[1],
                                               learning_rate=1e-3, num_permutations=1000, **training)
         out["WGAN-GP critic"] = dict(kind="gap", gap=result.statistic, z=result.z_score, p_value=result.p_value)
     x, y = x_test[: setting["mmd_n"]], y_test[: setting["mmd_n"]]
-    median = flows.median_bandwidth(x, y)
+    median = flows.kernels.median_bandwidth(x, y)
     for factor in BANDWIDTH_FACTORS:
-        kernel = flows.GaussianKernel(jnp.asarray(factor * median, x.dtype))  # an array: one compilation for all bandwidths
-        result = flows.mmd_permutation_test(x, y, kernel, key=jax.random.fold_in(keys[2], int(100 * factor)),
+        kernel = flows.kernels.GaussianKernel(jnp.asarray(factor * median, x.dtype))  # an array: one compilation for all bandwidths
+        result = flows.analysis.mmd_permutation_test(x, y, kernel, key=jax.random.fold_in(keys[2], int(100 * factor)),
                                             num_permutations=setting["permutations"])
         out[f"MMD σ = {factor:g}·median"] = dict(kind="mmd", mmd2=result.statistic, bandwidth=factor * median,
                                                   z=result.z_score, p_value=result.p_value)
     # Brute force over the 2^n seeds (on the MMD tests' points): a point is "generated" iff it lies in one of the generator's orthants.
-    inside_x = np.asarray(flows.distance_to_orthants(x, patterns)) == 0
-    inside_y = np.asarray(flows.distance_to_orthants(y, patterns)) == 0
+    inside_x = np.asarray(flows.analysis.distance_to_orthants(x, patterns)) == 0
+    inside_y = np.asarray(flows.analysis.distance_to_orthants(y, patterns)) == 0
     accuracy = float((inside_x.mean() + (~inside_y).mean()) / 2)
     standard_error = 0.5 * float(np.sqrt(0.5 / x.shape[0]))
     out["brute force (2^n seeds)"] = dict(kind="accuracy", accuracy=accuracy, standard_error=standard_error,
@@ -153,10 +153,10 @@ def grand_tour_views(x: dict, baseline, random_plane, setting: dict, path: Path)
     each view against the same view of the common Gaussian baseline, and the GIF of the three side by side."""
     names, planes = tour_planes(setting["seed_dim"], setting["dim"], random_plane)
     steps = setting["frames_per_segment"]
-    frames = flows.grand_tour(planes, steps)
+    frames = flows.export.grand_tour(planes, steps)
     points = setting["tour_points"]
     clouds = np.stack([np.asarray(x[label][setting["n_train"] : setting["n_train"] + points], np.float64) for label in SOURCES])
-    kernel = flows.GaussianKernel(1.0)  # the views' marginals are N(0, 1): bandwidth 1
+    kernel = flows.kernels.GaussianKernel(1.0)  # the views' marginals are N(0, 1): bandwidth 1
     curves = np.asarray(_view_mmd2(jnp.asarray(frames, jnp.float32), jnp.asarray(clouds, jnp.float32),
                                    baseline[:points], kernel), np.float64)
     diagnostic = "MMD² to N(0, I), same view"
@@ -167,7 +167,7 @@ def grand_tour_views(x: dict, baseline, random_plane, setting: dict, path: Path)
                                         diagnostics={diagnostic: curves[SOURCES.index(label)]})
         for label in panels
     }
-    flows.animate_comparison(runs, path, diagnostic=diagnostic, fps=4, panel_size=2.6, dpi=setting["dpi"],
+    flows.export.animate_comparison(runs, path, diagnostic=diagnostic, fps=4, panel_size=2.6, dpi=setting["dpi"],
                              title=f"A grand tour of 2-D views of R^{setting['dim']} (key planes at t = 0, 1, 2, 3, 4)")
     at_planes = {label: curves[i, ::steps].tolist() for i, label in enumerate(SOURCES)}
     # Under P = Q the V-statistic's mean is (2 / N)(k(0) - E k(X, X')) with E k(X, X') = (1 / 3)^{d/2} = 1/3 for
@@ -186,8 +186,8 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     key = jax.random.PRNGKey(0)
     k_graph, k_draw, k_tests, k_w1 = jax.random.split(key, 4)
     generators = {
-        "PRG": flows.GoldreichPRGGenerator(n, m, key=k_graph, independence=setting["independence"]),
-        "repeated bits": flows.RepeatedBitsGenerator(n, m),
+        "PRG": flows.parametric.GoldreichPRGGenerator(n, m, key=k_graph, independence=setting["independence"]),
+        "repeated bits": flows.parametric.RepeatedBitsGenerator(n, m),
     }
     patterns = {label: _sign_patterns(g) for label, g in generators.items()}
     size = setting["n_train"] + setting["n_test"]
@@ -204,9 +204,9 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     # Exact facts by enumeration, and the marginals' normality check on the test samples.
     samples = {label: np.asarray(x[label][setting["n_train"] :], np.float64) for label in generators}
     for label in generators:
-        biases = flows.sign_pattern_biases(patterns[label], max_order=3 if n <= 12 else 2)
+        biases = flows.parametric.sign_pattern_biases(patterns[label], max_order=3 if n <= 12 else 2)
         ks = [stats.kstest(samples[label][:, j], "norm").pvalue for j in range(m)]
-        bounds = flows.sign_mixture_w1_bounds(patterns[label], key=k_w1, num_samples=setting["w1_samples"])
+        bounds = flows.analysis.sign_mixture_w1_bounds(patterns[label], key=k_w1, num_samples=setting["w1_samples"])
         results["generators"][label] = {
             "distinct_sign_patterns": int(np.unique(np.asarray(patterns[label]), axis=0).shape[0]),
             "largest_bias_by_order": biases,
@@ -223,7 +223,7 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
     # Sinkhorn W1 estimates from samples vs the Gaussian-Gaussian baseline, in float64 (the two agree to a few
     # digits, so the comparison is made at the higher precision).
     sinkhorn = {
-        label: [flows.sinkhorn_w1(*(np.asarray(a, np.float64) for a in (x[label][setting["n_train"] : setting["n_train"] + count],
+        label: [flows.discrepancies.sinkhorn_w1(*(np.asarray(a, np.float64) for a in (x[label][setting["n_train"] : setting["n_train"] + count],
                                                                          baseline[:count])), setting["epsilon"])
                 for count in setting["sinkhorn_sizes"]]
         for label in SOURCES
@@ -355,18 +355,18 @@ dimensions is dominated by its $N^{{-1/m}}$ sampling error."""
 fed Gaussian seeds can be far from $\\mathcal N(0, I_m)$ in $W_1$ while no small discriminator can
 tell: a Goldreich local PRG with $n$ seed bits and $m > n$ outputs.
 
-**Setting.** `flows.GoldreichPRGGenerator` with $n = {n}$, $m = {m}$ ($m = n^{{{np.log(m) / np.log(n):.2f}}}$),
+**Setting.** `flows.parametric.GoldreichPRGGenerator` with $n = {n}$, $m = {m}$ ($m = n^{{{np.log(m) / np.log(n):.2f}}}$),
 predicate $u_1 \\oplus u_2 \\oplus u_3 \\oplus (u_4 \\wedge u_5)$, a hypergraph drawn so that every
 {setting['independence']} output bits are independent (so every moment of degree
 $\\le {setting['independence']}$ equals the Gaussian's: exact largest sign biases by order over all
-$2^{{{n}}}$ seeds: {_biases(prg['largest_bias_by_order'])}{certified}); positive control `flows.RepeatedBitsGenerator`
+$2^{{{n}}}$ seeds: {_biases(prg['largest_bias_by_order'])}{certified}); positive control `flows.parametric.RepeatedBitsGenerator`
 ($y_j = b_{{j \\bmod n}}$; biases {_biases(weak['largest_bias_by_order'])}). Distinguishers are trained on
 {setting['n_train']} samples per side ({setting['steps']} Adam steps, batch 256) and evaluated on
 {setting['n_test']} fresh samples per side; MMD permutation tests use {setting['mmd_n']} per side,
 {setting['permutations']} permutations, Gaussian kernels at {', '.join(f'{f:g}' for f in BANDWIDTH_FACTORS)}
 × the median distance. The third column runs every test on a Gaussian sample (the null).
 
-**Grand tour** (the animation). `flows.grand_tour` turns a 2-D view of $\\mathbb R^{{{m}}}$ along
+**Grand tour** (the animation). `flows.export.grand_tour` turns a 2-D view of $\\mathbb R^{{{m}}}$ along
 Grassmann geodesics through the planes {'; '.join(f"{name} (t = {k})" for k, name in enumerate(tour['key_planes']))}.
 Each panel shows the same view of {tour['points']} samples; the last panel plots, for each source,
 the MMD² (Gaussian kernel, σ = 1) between its view and the same view of an independent

@@ -38,7 +38,7 @@ def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dic
     target = ring_of_gaussians(k_target, 400)
     x0 = 0.5 * jax.random.normal(k_init, (400, 2))
 
-    flow = flows.MMDFlow(target=target, kernel=flows.GaussianKernel(bandwidth=1.0))
+    flow = flows.particle.MMDFlow(target=target, kernel=flows.kernels.GaussianKernel(bandwidth=1.0))
     ts = jnp.linspace(0.0, 100.0, 201)
     ode = flows.simulate(
         flow, x0, t1=100.0, ts=ts, solver=diffrax.Tsit5(),
@@ -47,9 +47,9 @@ def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dic
     gd = flows.simulate(flow, x0, t1=100.0, solver=flows.GradientDescent(step=2.0), progress=progress)
 
     ode.save(runs / "quickstart_flow.npz")
-    flows.animate_particles(ode, out / "quickstart.gif", target=target, fps=12, frames=frames, figsize=(8, 3.8), dpi=80,
+    flows.export.animate_particles(ode, out / "quickstart.gif", target=target, fps=12, frames=frames, figsize=(8, 3.8), dpi=80,
                             title="MMD² (Gaussian kernel, σ = 1)")
-    flows.plot_convergence({"MMD flow (Tsit5, adaptive)": ode, "gradient descent (step 2)": gd},
+    flows.export.plot_convergence({"MMD flow (Tsit5, adaptive)": ode, "gradient descent (step 2)": gd},
                            out / "quickstart_convergence.png")
 
     mmd2 = ode.diagnostics["mmd2"]
@@ -58,7 +58,7 @@ def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dic
         "mmd2_end_flow": float(mmd2[-1]),
         "mmd2_end_gd": float(gd.diagnostics["mmd2"][-1]),
         "reduction": float(mmd2[0] / mmd2[-1]),
-        "dissipation_relative_residual": flows.diagnostics.dissipation_check(ode)["relative_residual"],
+        "dissipation_relative_residual": flows.analysis.dissipation_check(ode)["relative_residual"],
         "solver_steps": ode.stats["num_steps"],
         "wall_time_s": time.perf_counter() - started,
     }

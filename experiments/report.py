@@ -8,7 +8,7 @@ An experiment script looks like this::
     def main(quick: bool = False, root: Path | None = None) -> dict:
         out = Outputs("noise_injection", order=4, quick=quick, root=root)
         ...                                       # run, using only the public `flows` API
-        figure.savefig(out.media("noise_injection.png"))   # (or flows.atomic_path)
+        figure.savefig(out.media("noise_injection.png"))   # (or flows.export.atomic_path)
         out.write_results(results)
         out.write_section("Noise injection", markdown)
         return results
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from flows import atomic_path
+from flows.export import atomic_path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 QUICK_ROOT = REPOSITORY / "experiments" / "quick"

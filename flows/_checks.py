@@ -74,6 +74,32 @@ def check_finite(name: str, tree) -> None:
             raise ValueError(f"`{name}` must be finite, but {bad} entries are NaN or inf.")
 
 
+def check_int(name: str, value, minimum: int = 1) -> int:
+    """Raise unless `value` is an integer (not a bool) >= `minimum`; return it as an int."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_positive_int(name: str, value) -> int:
+    """Raise unless `value` is a positive integer (not a bool); return it as an int."""
+    return check_int(name, value, 1)
+
+
+def check_bool(name: str, value) -> bool:
+    """Raise unless `value` is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_key(name: str, key):
+    """Raise unless `key` is given (a `jax.random` key); return it."""
+    if key is None:
+        raise ValueError(f"`{name}` must be a jax.random key (e.g. jax.random.PRNGKey(0)), got None.")
+    return key
+
+
 def check_choice(name: str, value, choices) -> None:
     """Raise unless `value` is one of `choices`."""
     if value not in choices:

@@ -320,3 +320,39 @@ class Spiral(AbstractTarget):
         r = self.radius * theta / (2 * jnp.pi * self.turns)
         points = r[:, None] * jnp.stack([jnp.cos(theta), jnp.sin(theta)], axis=1)
         return points + self.noise * jax.random.normal(k_noise, (n, 2))
+
+
+class GaussianTarget(eqx.Module):
+    """A Gaussian target $\\mathcal N(m, S)$ ($S$ may be singular): the population-mode target.
+
+    **Arguments:**
+    - `mean`: $m$, shape (d,).
+    - `cov`: $S$, shape (d, d), symmetric positive semi-definite.
+    """
+
+    mean: Float[Array, " d"]
+    cov: Float[Array, "d d"]
+
+    def __init__(self, mean: Float[ArrayLike, " d"], cov: Float[ArrayLike, "d d"]):
+        mean, cov = jnp.atleast_1d(jnp.asarray(mean)), jnp.asarray(cov)
+        d = mean.shape[0]
+        if mean.ndim != 1 or cov.shape != (d, d):
+            raise ValueError(f"`mean` must have shape (d,) and `cov` shape (d, d), got {mean.shape} and {cov.shape}.")
+        check_finite("mean", mean)
+        check_finite("cov", cov)
+        c = np.asarray(cov, dtype=float)
+        scale = max(1.0, float(np.abs(c).max()))
+        if not np.allclose(c, c.T, atol=1e-10 * scale) or np.linalg.eigvalsh(c).min() < -1e-8 * scale:
+            raise ValueError("`cov` must be symmetric positive semi-definite.")
+        dtype = jnp.result_type(mean.dtype, cov.dtype, jnp.float32)
+        self.mean, self.cov = mean.astype(dtype), cov.astype(dtype)
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+    def sample(self, key: Array, n: int) -> Float[Array, "n d"]:
+        """n samples $m + S^{1/2}\\varepsilon$ (symmetric square root, exact for singular $S$)."""
+        values, vectors = jnp.linalg.eigh(self.cov)
+        root = vectors * jnp.sqrt(jnp.clip(values, 0.0))
+        return self.mean + jax.random.normal(key, (n, self.dim), self.mean.dtype) @ root.T

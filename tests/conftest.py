@@ -1,4 +1,5 @@
-"""Test configuration: float64 everywhere a reference is compared (DEVELOPERS.md), CPU only."""
+"""Test configuration: float64 everywhere a reference is compared, CPU only; `tests/` (with the
+NumPy reference) importable from every test folder."""
 
 import os
 
@@ -15,7 +16,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+TESTS = Path(__file__).resolve().parent
+EXPERIMENTS = TESTS.parent / "experiments"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))  # the shared NumPy reference (numpy_reference.py)
 
 
 @pytest.fixture

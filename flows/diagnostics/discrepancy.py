@@ -14,8 +14,10 @@ import equinox as eqx
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_points
-from ..kernels import AbstractKernel, EnergyKernel, SumKernel, median_bandwidth
-from ..mmd import mmd2_unchecked
+from ..discrepancies.mmd import mmd2_unchecked
+from ..kernels.bandwidth import median_bandwidth
+from ..kernels.base import AbstractKernel
+from ..kernels.radial import EnergyKernel, SumKernel
 
 MULTISCALE_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 

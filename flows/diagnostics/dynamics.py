@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..flow import AbstractFlow, AbstractGradientFlow
+from ..core.flow import AbstractFlow, AbstractGradientFlow
 
 
 class VelocityNorm(eqx.Module):

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_in_range, check_points, check_positive
-from ..distances import squared_distances
+from ..kernels.distances import squared_distances
 
 
 class ModeMass(eqx.Module):

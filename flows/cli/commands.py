@@ -1,0 +1,150 @@
+"""The command line: `flows run | animate | compare | list` (also `python -m flows ...`).
+
+    flows run CONFIG.toml --out DIR [--resume]   simulate a config, write results to DIR
+    flows animate RUN_DIR [--format gif|mp4]     (re)draw a finished run's animation
+    flows compare RUN_DIR RUN_DIR ... --out DIR  one convergence plot and one table for several runs
+    flows list                                   the kernels, flows, targets, solvers, diagnostics
+
+A bad config stops with an error naming the key, the bad value and the valid choices (exit
+status 2) before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path
+from ..analysis.rates import fit_rate
+from ..core.simulate import FlowDivergedError
+from ..export.plots import plot_convergence
+from . import config as config_module
+from . import registry
+from .registry import ConfigError
+from .runner import animate, execute, load_run
+
+_EXIT_CONFIG = 2
+
+
+def _cmd_run(options) -> int:
+    config = config_module.load(options.config)
+    config_module.set_precision(config)
+    run = config_module.build(config)
+    out = Path(options.out)
+    trajectory = execute(run, out, resume=options.resume, progress=not options.no_progress)
+    last = {k: float(v[-1]) for k, v in trajectory.diagnostics.items() if np.ndim(v) == 1}
+    summary = ", ".join(f"{k} = {v:.4g}" for k, v in last.items())
+    print(f"{run.config['name']}: t = {trajectory.ts[-1]:g}, {summary}. Results in {out}/")
+    return 0
+
+
+def _cmd_animate(options) -> int:
+    run, trajectory = load_run(Path(options.run_dir))
+    fmt = options.format or run.config["output"]["animation"] or "gif"
+    path = Path(options.out) if options.out else Path(options.run_dir) / f"animation.{fmt}"
+    animate(run, trajectory, path, fps=options.fps, frames=options.frames, dpi=options.dpi)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_compare(options) -> int:
+    runs = {}
+    for run_dir in options.run_dirs:
+        run, trajectory = load_run(Path(run_dir))
+        label = run.config["name"]
+        if label in runs:
+            label = f"{label} ({run_dir})"
+        runs[label] = trajectory
+    out = Path(options.out)
+    diagnostic = options.diagnostic
+    plot_convergence(runs, out / "compare.png", diagnostic=diagnostic, title=f"{diagnostic}: {len(runs)} runs")
+    rows = {}
+    for label, trajectory in runs.items():
+        values = np.asarray(trajectory.diagnostics[diagnostic], dtype=float)
+        row = {"t_end": float(trajectory.ts[-1]), f"{diagnostic}_start": float(values[0]), f"{diagnostic}_end": float(values[-1])}
+        try:
+            fit = fit_rate(trajectory, diagnostic)
+            row.update(rate_model=fit.model, rate=fit.rate, rate_r_squared=fit.r_squared)
+        except ValueError:
+            row.update(rate_model="", rate=float("nan"), rate_r_squared=float("nan"))
+        row["wall_time_s"] = float(trajectory.metadata.get("wall_time_s", float("nan")))
+        row["solver_steps"] = int(trajectory.stats.get("num_steps", -1))
+        rows[label] = row
+    _write_summary(rows, out / "compare.csv")
+    print(f"wrote {out / 'compare.png'} and {out / 'compare.csv'}")
+    return 0
+
+
+def _write_summary(rows: dict[str, dict], path: Path) -> None:
+    header = ["run", *next(iter(rows.values()))]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows({"run": label, **row} for label, row in rows.items())
+
+
+def _cmd_list(options) -> int:
+    for section, reg in registry.ALL.items():
+        if options.section and section != options.section:
+            continue
+        print(f"{section}: {reg.description}")
+        for entry in reg:
+            print(f"  {entry.signature_text():<48} {entry.description}")
+        print()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="flows", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = main.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="simulate a config and write its results to a folder")
+    run.add_argument("config", help="a .toml (or .json) run config")
+    run.add_argument("--out", required=True, help="the output folder")
+    run.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(handler=_cmd_run)
+
+    anim = commands.add_parser("animate", help="draw a finished run's animation")
+    anim.add_argument("run_dir")
+    anim.add_argument("--format", choices=["gif", "mp4"])
+    anim.add_argument("--out", help="the file to write (default RUN_DIR/animation.FORMAT)")
+    anim.add_argument("--fps", type=int)
+    anim.add_argument("--frames", type=int)
+    anim.add_argument("--dpi", type=int)
+    anim.set_defaults(handler=_cmd_animate)
+
+    comp = commands.add_parser("compare", help="one convergence plot and one table for several runs")
+    comp.add_argument("run_dirs", nargs="+")
+    comp.add_argument("--out", default=".", help="folder for compare.png and compare.csv (default: .)")
+    comp.add_argument("--diagnostic", default="mmd2", help="the diagnostic to compare (default mmd2)")
+    comp.set_defaults(handler=_cmd_compare)
+
+    lst = commands.add_parser("list", help="the kernels, flows, targets, solvers and diagnostics a config may name")
+    lst.add_argument("section", nargs="?", choices=list(registry.ALL))
+    lst.set_defaults(handler=_cmd_list)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # the MP4 writer starts ffmpeg with fork + exec at once; JAX's warning about fork does not apply
+    warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
+    options = parser().parse_args(argv)
+    try:
+        return options.handler(options)
+    except (ConfigError, ValueError) as error:  # bad config or bad request: say what, no traceback
+        print(f"flows {options.command}: error: {error}", file=sys.stderr)
+        return _EXIT_CONFIG
+    except FlowDivergedError as error:
+        print(f"flows {options.command}: the run diverged: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The core: what a flow is (`AbstractFlow`, `AbstractGradientFlow`, the SDE terms), the discrete
+solvers (`GradientDescent`), the two engines behind `simulate` (diffrax for ODEs and SDEs, a
+compiled `lax.scan` for the discrete schemes), `Trajectory` and `Checkpoint`.
+
+Every public name here is also at the top of the package (`flows.simulate`, ...).
+"""
+
+from .checkpoint import Checkpoint
+from .flow import AbstractFlow, AbstractGradientFlow, Diagnostic
+from .sde import AbstractAdditiveNoiseFlow
+from .simulate import FlowDivergedError, simulate
+from .solver_cost import drift_evaluations
+from .solvers import AbstractDiscreteSolver, GradientDescent
+from .trajectory import Trajectory
+
+__all__ = [
+    "AbstractAdditiveNoiseFlow",
+    "AbstractDiscreteSolver",
+    "AbstractFlow",
+    "AbstractGradientFlow",
+    "Checkpoint",
+    "Diagnostic",
+    "FlowDivergedError",
+    "GradientDescent",
+    "Trajectory",
+    "drift_evaluations",
+    "simulate",
+]

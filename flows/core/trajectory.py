@@ -1,0 +1,132 @@
+"""`Trajectory`: what `simulate` returns, and the file format that brings it back.
+
+A trajectory holds the saved times, the states at those times (any pytree with a leading time
+axis: a particle array (T, N, d), or a generator's parameters), the diagnostics by name, the
+solver's statistics and its result. Arrays are NumPy arrays: plots, animations and files are
+made on the NumPy side.
+
+File format: one `.npz` archive holding every array plus a JSON document with the metadata
+(statistics, result, the state's tree paths). It is written atomically: to a temporary file in
+the same folder, flushed to disk, then renamed over the target, so a crash never leaves a
+half-written file under the real name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from jaxtyping import PyTree
+
+from .._io import atomic_path
+
+_FORMAT = "flows.Trajectory/1"
+
+
+def _as_numpy(tree: PyTree) -> PyTree:
+    return jax.tree_util.tree_map(np.asarray, tree)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trajectory:
+    """A simulated trajectory.
+
+    **Fields:**
+    - `ts`: saved times, shape (T,).
+    - `ys`: the states at `ts`: a pytree whose leaves have a leading axis of length T.
+    - `diagnostics`: name -> values at `ts` (leading axis T).
+    - `stats`: solver statistics (e.g. `num_steps`, `num_accepted_steps`).
+    - `result`: `"successful"`, or what stopped the solver.
+    - `metadata`: JSON-serialisable facts about the run (flow, solver, t0, t1, ...).
+    """
+
+    ts: np.ndarray
+    ys: PyTree
+    diagnostics: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    stats: dict[str, Any] = dataclasses.field(default_factory=dict)
+    result: str = "successful"
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "ts", np.asarray(self.ts))
+        object.__setattr__(self, "ys", _as_numpy(self.ys))
+        object.__setattr__(self, "diagnostics", {k: np.asarray(v) for k, v in self.diagnostics.items()})
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def state(self, index: int) -> PyTree:
+        """The state at saved time `ts[index]` (negative indices count from the end)."""
+        return jax.tree_util.tree_map(lambda leaf: leaf[index], self.ys)
+
+    @property
+    def final_state(self) -> PyTree:
+        """The state at the last saved time."""
+        return self.state(-1)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the trajectory to `path` (an `.npz` file) atomically; return the path."""
+        path = Path(path)
+        leaves_with_paths, _ = jax.tree_util.tree_flatten_with_path(self.ys)
+        arrays = {"ts": self.ts}
+        if isinstance(self.ys, np.ndarray):
+            ys_paths = None
+            arrays["ys"] = self.ys
+        else:
+            ys_paths = [jax.tree_util.keystr(p) for p, _ in leaves_with_paths]
+            arrays.update({f"ys/{i}": leaf for i, (_, leaf) in enumerate(leaves_with_paths)})
+        arrays.update({f"diagnostics/{name}": value for name, value in self.diagnostics.items()})
+        meta = {
+            "format": _FORMAT,
+            "ys_paths": ys_paths,
+            "diagnostics": list(self.diagnostics),
+            "stats": self.stats,
+            "result": self.result,
+            "metadata": self.metadata,
+        }
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, like: PyTree | None = None) -> "Trajectory":
+        """Read a trajectory written by `save`.
+
+        **Arguments:**
+        - `path`: the `.npz` file.
+        - `like`: for a state that is a pytree (a generator's parameters), any pytree of the
+          same structure (e.g. the initial state): the saved leaves are put back into it.
+          Without it such a state comes back as a dict from tree path to array.
+        """
+        with np.load(Path(path), allow_pickle=False) as data:
+            meta = json.loads(data["__meta__"].tobytes().decode())
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"`path` is not a flows trajectory file (format {meta.get('format')!r}).")
+            if meta["ys_paths"] is None:
+                ys = data["ys"]
+            else:
+                leaves = [data[f"ys/{i}"] for i in range(len(meta["ys_paths"]))]
+                if like is None:
+                    ys = dict(zip(meta["ys_paths"], leaves))
+                else:
+                    treedef = jax.tree_util.tree_structure(like)
+                    if treedef.num_leaves != len(leaves):
+                        raise ValueError(
+                            f"`like` has {treedef.num_leaves} leaves but the file holds {len(leaves)}."
+                        )
+                    ys = jax.tree_util.tree_unflatten(treedef, leaves)
+            diagnostics = {name: data[f"diagnostics/{name}"] for name in meta["diagnostics"]}
+            return cls(
+                ts=data["ts"],
+                ys=ys,
+                diagnostics=diagnostics,
+                stats=meta["stats"],
+                result=meta["result"],
+                metadata=meta["metadata"],
+            )

@@ -1,0 +1,71 @@
+r"""Kernels and kernel sums: the hot path, one owner.
+
+- Kernels (`equinox` modules, so bandwidths can be traced and differentiated): `GaussianKernel`,
+  `IMQKernel`, `LaplaceKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
+  (`NetworkKernel`), and `median_bandwidth`.
+- Kernel sums $\sum_j k(x_i, y_j) w_j$, $\sum_j w_j \nabla_x k(x_i, y_j)$ and
+  $\sum_j \nabla_x\nabla_y k(x_i, y_j) v_j$ (`kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`),
+  computed by a backend: `DenseSums`, `BlockedSums` (memory O((N + M) · block)), `AutoSums` (the
+  default), `SlicedRieszApproximation`, `RandomFeatureApproximation`, `ShardedSums` (devices).
+"""
+
+from .backends import (
+    AbstractSumBackend,
+    AutoSums,
+    Backend,
+    BlockedSums,
+    DenseSums,
+    RandomFeatureApproximation,
+    SlicedRieszApproximation,
+    resolve_backend,
+)
+from .bandwidth import median_bandwidth
+from .base import AbstractKernel
+from .distances import squared_distances
+from .features import AbstractFeatureKernel, NetworkKernel
+from .radial import (
+    AbstractRadialKernel,
+    EnergyKernel,
+    GaussianKernel,
+    IMQKernel,
+    LaplaceKernel,
+    SumKernel,
+)
+from .sharding import ShardedSums, particle_sharding, shard_particles
+from .sums import (
+    kernel_grad_sum,
+    kernel_hessian_matrix,
+    kernel_hessian_sum,
+    kernel_matrix,
+    kernel_sum,
+)
+
+__all__ = [
+    "AbstractFeatureKernel",
+    "AbstractKernel",
+    "AbstractRadialKernel",
+    "AbstractSumBackend",
+    "AutoSums",
+    "Backend",
+    "BlockedSums",
+    "DenseSums",
+    "EnergyKernel",
+    "GaussianKernel",
+    "IMQKernel",
+    "LaplaceKernel",
+    "NetworkKernel",
+    "RandomFeatureApproximation",
+    "ShardedSums",
+    "SlicedRieszApproximation",
+    "SumKernel",
+    "kernel_grad_sum",
+    "kernel_hessian_matrix",
+    "kernel_hessian_sum",
+    "kernel_matrix",
+    "kernel_sum",
+    "median_bandwidth",
+    "particle_sharding",
+    "resolve_backend",
+    "shard_particles",
+    "squared_distances",
+]

@@ -1,0 +1,170 @@
+r"""The MMD flow with noise: Arbel, Korba, Salim, Gretton (NeurIPS 2019), `MATH.md` section 3.
+
+The plain MMD flow $\dot x = -\nabla f_{\mu_t,\nu}(x)$ can stall in local minima. Their fix
+evaluates the witness gradient at *noisy* positions:
+
+$$X_{n+1} = X_n - \gamma\, \nabla f_{\mu_n,\nu}(X_n + \beta_n U_n), \qquad U_n \sim \mathcal N(0, I),$$
+
+with a schedule $\beta_n$; if $\sum_n \beta_n^2 = \infty$ (and a noise condition holds) $F \to 0$.
+Two continuous-time counterparts:
+
+- `NoiseInjectedMMDFlow`: the discrete engine runs the scheme above
+  (`GradientDescent(step=γ)`); a diffrax solver integrates its *averaged drift*
+  $\dot x = -\mathbb{E}_u \nabla f(x + \beta(t) u)$. For a Gaussian kernel of bandwidth $\sigma$
+  the average is again a witness gradient, under a Gaussian kernel of variance
+  $\sigma^2 + \beta^2$ rescaled by $(\sigma^2 / (\sigma^2 + \beta^2))^{d/2}$:
+  $\mathbb{E}_u\, k_\sigma(x + \beta u, z) = (\tfrac{\sigma^2}{\sigma^2 + \beta^2})^{d/2} k_{\sqrt{\sigma^2+\beta^2}}(x, z)$.
+- `DiffusionMMDFlow`: the SDE $dX = -\nabla f_{\mu_t,\nu}(X)\,dt + \sqrt{2\beta(t)}\,dW_t$, for the
+  diffrax SDE solvers (Euler-Maruyama, Heun, `ShARK`, ...).
+
+Randomness comes only from the `key` given to `simulate`: same key, same trajectory.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._checks import check_points, check_positive
+from ..core.flow import AbstractFlow, Diagnostic
+from ..core.sde import AbstractAdditiveNoiseFlow, require_key
+from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
+from ..kernels.base import AbstractKernel
+from ..kernels.radial import GaussianKernel, SumKernel
+from .noise_schedules import NoiseSchedule, as_schedule
+
+
+def _check_kernel(kernel) -> AbstractKernel:
+    if not isinstance(kernel, AbstractKernel):
+        raise ValueError(f"`kernel` must be a flows kernel (e.g. GaussianKernel), got {type(kernel).__name__}.")
+    return kernel
+
+
+def gaussian_smoothed_kernel(kernel: AbstractKernel, beta: Array, dim: int) -> SumKernel:
+    r"""The kernel $\tilde k(x, z) = \mathbb{E}_{u \sim \mathcal N(0, I_d)}\, k(x + \beta u, z)$ for a
+    Gaussian kernel or a sum of Gaussian kernels: each $k_\sigma$ becomes
+    $(\sigma^2/(\sigma^2+\beta^2))^{d/2}\, k_{\sqrt{\sigma^2+\beta^2}}$."""
+    if isinstance(kernel, GaussianKernel):
+        parts, weights = [kernel], [1.0]
+    elif isinstance(kernel, SumKernel) and all(isinstance(k, GaussianKernel) for k in kernel.kernels):
+        parts, weights = list(kernel.kernels), list(kernel.weights)
+    else:
+        raise ValueError(
+            "`kernel` must be a GaussianKernel or a SumKernel of GaussianKernels for the averaged (ODE) drift of "
+            f"noise injection, got {type(kernel).__name__}; run the discrete scheme with flows.GradientDescent instead."
+        )
+    smoothed, scaled = [], []
+    for k, w in zip(parts, weights):
+        variance = k.bandwidth**2 + beta**2
+        smoothed.append(GaussianKernel(jnp.sqrt(variance)))
+        scaled.append(w * (k.bandwidth**2 / variance) ** (dim / 2))
+    return SumKernel(smoothed, scaled)
+
+
+class AbstractNoisyMMDFlow(AbstractFlow):
+    """What the two noisy MMD flows share: target samples, a kernel, a noise level $\\beta(t)$,
+    and their diagnostics `mmd2` (V-statistic to the target) and `noise_level` $\\beta(t)$."""
+
+    target: eqx.AbstractVar[Float[Array, "m d"]]
+    kernel: eqx.AbstractVar[AbstractKernel]
+    noise: eqx.AbstractVar[NoiseSchedule]
+
+    def check_state(self, y0):
+        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
+
+    def mmd2(self, t, y, args):
+        """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
+        return mmd2_unchecked(y, self.target.astype(y.dtype), self.kernel)
+
+    def noise_level(self, t, y, args):
+        """$\\beta(t)$."""
+        return jnp.asarray(self.noise(t), y.dtype)
+
+    def diagnostics(self) -> dict[str, Diagnostic]:
+        return {"mmd2": self.mmd2, "noise_level": self.noise_level}
+
+
+class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):
+    r"""Noise-injected MMD flow (Arbel et al. 2019): the discrete engine steps
+    $x \leftarrow x - \gamma \nabla f(x + \beta(t) u)$ with fresh $u \sim \mathcal N(0, I)$ from the
+    per-iteration key; a diffrax solver integrates the averaged drift
+    $-\mathbb{E}_u \nabla f(x + \beta(t) u)$ (Gaussian kernels only, closed form).
+
+    **Arguments:**
+    - `target`: target samples, shape (M, d).
+    - `kernel`: the kernel $k$ (Gaussian or a sum of Gaussians for the averaged drift; any for the
+      discrete scheme).
+    - `noise`: the noise level $\beta(t)$: a number, a schedule (`ConstantSchedule`,
+      `StepDecaySchedule`, `PiecewiseConstantSchedule`) or any traceable `t -> beta`.
+
+    **Diagnostics:** `mmd2` (V-statistic to the target) and `noise_level` $\beta(t)$.
+    """
+
+    target: Float[Array, "m d"]
+    kernel: AbstractKernel
+    noise: NoiseSchedule
+
+    def __init__(self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, noise):
+        self.target = check_points("target", target)
+        self.kernel = _check_kernel(kernel)
+        self.noise = as_schedule("noise", noise)
+
+    def drift(self, t, y, args):
+        smoothed = gaussian_smoothed_kernel(self.kernel, self.noise(t), y.shape[1])
+        return -witness_grad_unchecked(y, y, self.target.astype(y.dtype), smoothed)
+
+    def discrete_drift(self, t, y, args, key):
+        key = require_key(key, "the noise-injected MMD flow's discrete scheme")
+        u = jax.random.normal(key, y.shape, y.dtype)
+        return -witness_grad_unchecked(y + self.noise(t) * u, y, self.target.astype(y.dtype), self.kernel)
+
+
+class DiffusionMMDFlow(AbstractNoisyMMDFlow, AbstractAdditiveNoiseFlow):
+    r"""The diffusion MMD flow $dX = -\nabla f_{\mu_t,\nu}(X)\,dt + \sqrt{2\beta(t)}\,dW_t$, an SDE
+    with additive noise for diffrax's SDE solvers (`MATH.md` section 3).
+
+    **Arguments:**
+    - `target`: target samples, shape (M, d).
+    - `kernel`: the kernel $k$.
+    - `noise`: the temperature $\beta(t) \ge 0$: a number, a schedule, or a traceable `t -> beta`.
+    - `brownian_tolerance`: the Brownian tree's time resolution (default $(t_1 - t_0) 2^{-16}$).
+    - `levy_area`: whether the Brownian tree carries space-time Lévy area (default True, needed by
+      `ShARK`, `SEA`, `SRA1`); False is several times cheaper and enough for `Euler` and `Heun`.
+
+    Needs `simulate(..., key=...)` and a diffrax solver with a fixed step (`dt0`), e.g.
+    `diffrax.Euler()` (Euler-Maruyama), `diffrax.Heun()` or `diffrax.ShARK()`.
+    **Diagnostics:** `mmd2` and `noise_level` $\beta(t)$.
+    """
+
+    target: Float[Array, "m d"]
+    kernel: AbstractKernel
+    noise: NoiseSchedule
+    brownian_tolerance: float | None = None
+    levy_area: bool = True
+    sde_name = "the diffusion MMD flow"
+    euler_hint = ("dt0=0.1 (Euler-Maruyama). For Arbel et al.'s discrete noisy scheme use NoiseInjectedMMDFlow "
+                  "with flows.GradientDescent.")
+
+    def __init__(
+        self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, noise, brownian_tolerance=None,
+        levy_area: bool = True,
+    ):
+        self.target = check_points("target", target)
+        self.kernel = _check_kernel(kernel)
+        self.noise = as_schedule("noise", noise)
+        if brownian_tolerance is not None:
+            check_positive("brownian_tolerance", brownian_tolerance)
+        self.brownian_tolerance = brownian_tolerance
+        if not isinstance(levy_area, bool):
+            raise ValueError(f"`levy_area` must be True or False, got {levy_area!r}.")
+        self.levy_area = levy_area
+
+    def drift(self, t, y, args):
+        return -witness_grad_unchecked(y, y, self.target.astype(y.dtype), self.kernel)
+
+    def noise_scale(self, t):
+        """The diffusion coefficient $\\sqrt{2\\beta(t)}$."""
+        return jnp.sqrt(2 * self.noise(t))
+

@@ -1,0 +1,158 @@
+"""The command line end to end on tiny configs: files, numbers equal to the Python API's, errors
+that name the key before anything runs, `flows list`, `flows animate`, `flows compare`."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import diffrax
+import imageio.v2 as imageio
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import flows
+from flows.cli import config, main, registry, runner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CONFIG = """
+name = "tiny"
+seed = 7
+dtype = "float64"
+
+[target]
+kind = "gaussian"
+mean = [1.5, 1.0]
+std = 0.5
+n = 40
+
+[initial]
+kind = "gaussian"
+n = 30
+std = 1.0
+
+[kernel]
+kind = "gaussian"
+bandwidth = 1.5
+
+[solver]
+kind = "tsit5"
+
+[time]
+t1 = 3.0
+saves = 5
+
+[diagnostics]
+ed = { kind = "energy_distance" }
+gw2 = { kind = "gaussian_w2" }
+
+[checkpoint]
+every = 2
+
+[output]
+animation = "gif"
+frames = 3
+size = [4.0, 2.0]
+dpi = 40
+"""
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "tiny.toml").write_text(CONFIG)
+    assert main(["run", str(folder / "tiny.toml"), "--out", str(folder / "run"), "--no-progress"]) == 0
+    return folder
+
+
+def test_run_writes_every_output_and_matches_the_python_api(finished_run, tmp_path):
+    run = finished_run / "run"
+    for name in ("config.json", "trajectory.npz", "metrics.csv", "metrics.json", "diagnostics.png", "final_state.png", "animation.gif"):
+        assert (run / name).stat().st_size > 0, name
+    assert not (run / "checkpoints").exists()
+    frames = imageio.mimread(run / "animation.gif")
+    assert len(frames) == 3 and frames[0].shape[:2] == (80, 160)
+
+    # the same run by hand, with the documented keys: fold_in(PRNGKey(seed), 0 target | 1 initial | 2 run)
+    key = jax.random.PRNGKey(7)
+    target = jnp.array([1.5, 1.0]) + 0.5 * jax.random.normal(jax.random.fold_in(key, 0), (40, 2))
+    x0 = jax.random.normal(jax.random.fold_in(key, 1), (30, 2))
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.5))
+    expected = flows.simulate(
+        flow, x0, t1=3.0, ts=np.linspace(0, 3, 5), solver=diffrax.Tsit5(),
+        stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6), key=jax.random.fold_in(key, 2),
+        diagnostics={**flow.diagnostics(), "ed": flows.diagnostics.EnergyDistance(target),
+                     "gw2": flows.diagnostics.GaussianW2(jnp.array([1.5, 1.0]), 0.25 * jnp.eye(2))},
+        checkpoint=flows.Checkpoint(tmp_path / "ck", every=2),
+    )
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert len(rows) == 5
+    for name in ("mmd2", "energy", "ed", "gw2"):
+        np.testing.assert_allclose([float(r[name]) for r in rows], expected.diagnostics[name], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(flows.Trajectory.load(run / "trajectory.npz").ys, expected.ys, rtol=1e-12, atol=1e-12)
+    resolved = json.loads((run / "config.json").read_text())
+    assert resolved["solver"] == {"kind": "tsit5", "dt0": None, "adaptive": True, "rtol": 1e-4, "atol": 1e-6}
+    assert resolved["time"] == {"t0": 0.0, "t1": 3.0, "saves": 5}
+    assert resolved["output"]["fps"] == 15  # defaults filled in
+
+
+def test_animate_and_compare(finished_run, tmp_path, capsys):
+    run = finished_run / "run"
+    assert main(["animate", str(run), "--format", "mp4", "--frames", "4", "--out", str(tmp_path / "a.mp4")]) == 0
+    reader = imageio.get_reader(tmp_path / "a.mp4")
+    frames = [np.asarray(f) for f in reader]
+    reader.close()
+    assert len(frames) == 4 and frames[0].shape[:2] == (80, 160)
+
+    gd_config = CONFIG.replace('kind = "tsit5"', 'kind = "gd"\nstep = 0.25').replace('name = "tiny"', 'name = "tiny GD"')
+    (tmp_path / "gd.toml").write_text(gd_config.replace('animation = "gif"', "animation = false"))
+    assert main(["run", str(tmp_path / "gd.toml"), "--out", str(tmp_path / "gd"), "--no-progress"]) == 0
+    assert main(["compare", str(run), str(tmp_path / "gd"), "--out", str(tmp_path / "cmp")]) == 0
+    rows = {r["run"]: r for r in csv.DictReader(open(tmp_path / "cmp" / "compare.csv"))}
+    assert set(rows) == {"tiny", "tiny GD"}
+    gd = flows.Trajectory.load(tmp_path / "gd" / "trajectory.npz")
+    assert float(rows["tiny GD"]["mmd2_end"]) == gd.diagnostics["mmd2"][-1]
+    assert imageio.imread(tmp_path / "cmp" / "compare.png").shape[0] > 100
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (('kind = "gaussian"\nbandwidth = 1.5', 'kind = "gausian"'), "`kernel.kind` = 'gausian' is not a known kernel; valid choices: energy, gaussian, gaussian_sum"),
+        (('kind = "tsit5"', 'kind = "tsit5"\nrtoll = 1e-3'), "`solver.rtoll` is not a parameter of solver 'tsit5'; valid keys: kind, dt0, adaptive, rtol, atol"),
+        (('kind = "tsit5"', 'kind = "gd"'), "`solver.step` is required for solver 'gd'"),
+        (("std = 0.5\n", "std = -0.5\n"), r"`target` \(target 'gaussian'\) is invalid: `std` must be a positive number, got -0.5"),
+        (("t1 = 3.0", "t1 = -1.0"), "`time.t1` = -1.0 must be greater than `time.t0` = 0.0"),
+        (('animation = "gif"', 'animation = "avi"'), "`output.animation` = 'avi' is not valid; valid choices"),
+        (('ed = { kind = "energy_distance" }', 'ed = { kind = "w3" }'), "`diagnostics.ed.kind` = 'w3' is not a known diagnostic; valid choices:"),
+        (("[initial]", "[initail]"), "`initail` is not a config section or key"),
+        (("dpi = 40", "dpi = 0"), "`output.dpi` must be a positive integer, got 0"),
+    ],
+)
+def test_bad_configs_name_the_key_and_run_nothing(tmp_path, capsys, change, message):
+    (tmp_path / "bad.toml").write_text(CONFIG.replace(*change, 1))
+    assert main(["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments" / "configs").glob("*.toml")), ids=lambda p: p.stem)
+def test_example_configs_are_valid(path):
+    run = config.build({**config.load(path), "dtype": "float64"})  # builds every object, runs nothing (float64: the test session's mode)
+    assert config.resolve(run.config) == run.config  # the resolved config is complete
+    particles = runner.particle_view(run, flows.Trajectory(ts=np.zeros(1), ys=jax.tree_util.tree_map(lambda a: a[None], run.y0))).state(0)
+    assert particles.ndim == 2 and particles.shape[1] == run.context.target_samples.shape[1]
+    for name, diagnostic in run.simulate_kwargs["diagnostics"].items():  # each applies to the run's state (traced only)
+        assert jax.eval_shape(diagnostic, run.simulate_kwargs["t0"], run.y0, None).dtype == jnp.float64, name
+
+
+def test_list_names_every_registered_entry(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for reg in registry.ALL.values():
+        for entry in reg:
+            assert f"  {entry.name}(" in text
+    assert "mmd()" in text and "tsit5(dt0=None" in text and "gd(step)" in text

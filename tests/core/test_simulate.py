@@ -1,0 +1,102 @@
+"""Every bad input raises a ValueError that names the argument; a blow-up mid-run raises
+FlowDivergedError saying when, and returns nothing."""
+
+import re
+
+import diffrax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import flows
+
+Y = jnp.ones((5, 2)) * jnp.arange(5.0)[:, None]
+X0 = jnp.zeros((4, 2)) + jnp.arange(4.0)[:, None] * 0.1
+K = flows.kernels.GaussianKernel(1.0)
+
+
+def test_bad_step():
+    with pytest.raises(ValueError, match="`step` must be a finite positive number"):
+        flows.GradientDescent(step=0.0)
+
+
+FLOW = flows.particle.MMDFlow(Y, K)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(y0=jnp.ones((4, 3)), t1=1.0), r"`y0` must have dimension d = 2 to match `target`"),
+        (dict(y0=X0.at[2, 1].set(jnp.nan), t1=1.0), "`y0` must be finite"),
+        (dict(y0=jnp.ones((0, 2)), t1=1.0), "`y0` must be non-empty"),
+        (dict(y0=X0, t1=0.0), "`t1` must be greater than `t0`"),
+        (dict(y0=X0, t1=1.0, t0=2.0), "`t1` must be greater than `t0`"),
+        (dict(y0=X0, t1=float("inf")), "`t1` must be a finite number"),
+        (dict(y0=X0, t1=1.0, ts=[0.5, 2.0]), r"`ts` must lie in \[t0, t1\]"),
+        (dict(y0=X0, t1=1.0, ts=[0.5, 0.2]), "`ts` must be non-decreasing"),
+        (dict(y0=X0, t1=1.0, solver=diffrax.Euler(), stepsize_controller=diffrax.ConstantStepSize()), "`dt0` is required"),
+        (dict(y0=X0, t1=1.0, solver=diffrax.Euler(), dt0=-0.1), "`dt0` must be a finite positive number"),
+        (dict(y0=X0, t1=1.0, solver="euler"), "`solver` must be a diffrax solver"),
+        (dict(y0=X0, t1=1.0, solver=flows.GradientDescent(step=0.3)), "whole number of solver steps"),
+        (dict(y0=X0, t1=1.0, ts=[0.25, 0.3], solver=flows.GradientDescent(step=0.25)), "on the iteration grid"),
+    ],
+)
+def test_bad_simulate_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        flows.simulate(FLOW, **kwargs)
+
+
+def test_simulate_rejects_a_non_flow():
+    with pytest.raises(ValueError, match="`flow` must be a flows flow"):
+        flows.simulate(lambda t, y, a: y, X0, t1=1.0)
+
+
+class Blowup(flows.AbstractFlow):
+    """dy/dt = y^2 from y(0) = 1: y = 1 / (1 - t) blows up at t = 1."""
+
+    def drift(self, t, y, args):
+        return y**2
+
+
+def first_overflow(step: float) -> int:
+    """The iteration at which y_{k+1} = y_k + step * y_k^2 from y_0 = 1 leaves float64, in NumPy."""
+    y, k = np.float64(1.0), 0
+    with np.errstate(over="ignore"):
+        while np.isfinite(y):
+            y, k = y + step * y * y, k + 1
+    return k
+
+
+def test_discrete_blowup_reports_the_iteration():
+    k = first_overflow(0.25)
+    with pytest.raises(flows.FlowDivergedError, match=rf"at iteration {k} \(t = {k * 0.25:g}\).*smaller `step`"):
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, solver=flows.GradientDescent(step=0.25), diagnostics={})
+
+
+def test_fixed_step_ode_blowup_reports_the_time():
+    """Euler with dt = 0.25 overflows in step k = first_overflow(0.25), i.e. on [(k-1) dt, k dt];
+    the reported interval between saved times must bracket the end of that step."""
+    ts = jnp.linspace(0.0, 4.0, 101)
+    with pytest.raises(flows.FlowDivergedError, match=r"NaN or inf .*PIDController") as info:
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, ts=ts, solver=diffrax.Euler(), dt0=0.25, diagnostics={})
+    last_good, first_bad = map(float, re.search(r"between t = ([\d.]+).* and t = ([\d.]+)\)", str(info.value)).groups())
+    k = first_overflow(0.25)
+    assert first_bad - last_good == pytest.approx(0.04)
+    assert (k - 1) * 0.25 <= first_bad <= k * 0.25
+
+
+def test_adaptive_solver_failure_reports_the_time_and_the_cause():
+    with pytest.raises(flows.FlowDivergedError, match=r"maximum number of solver steps.*between t = 1\b"):
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, ts=jnp.linspace(0, 4, 101), diagnostics={})
+
+
+def test_a_float32_step_is_on_the_grid_it_names():
+    """0.05 in float32 is 0.0500000007...; 100 / that is not a whole number in float64, but the
+    step means 2000 iterations and must be accepted (found by the overhead benchmark)."""
+    flow = flows.particle.MMDFlow(Y.astype(jnp.float32), K)
+    step = flows.GradientDescent(step=jnp.float32(0.05))
+    traj = flows.simulate(flow, X0.astype(jnp.float32), t1=100.0, ts=[0.0, 50.0, 100.0], solver=step)
+    assert traj.stats["num_steps"] == 2000
+    # a time genuinely off the grid is still refused
+    with pytest.raises(ValueError, match="on the iteration grid"):
+        flows.simulate(flow, X0.astype(jnp.float32), t1=100.0, ts=[0.0, 50.01], solver=step)

@@ -1,0 +1,122 @@
+"""The diagnostics against known answers: hand-made particle sets, exact identities, closed forms
+against large samples, and independent SciPy/NumPy references (float64)."""
+
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+import flows
+from flows import diagnostics as D
+
+
+def _call(diagnostic, y, t=0.0):
+    return np.asarray(eqx.filter_jit(lambda d, t, y: d(t, y, None))(diagnostic, t, jnp.asarray(y)))
+
+
+# ---------------------------------------------------------------- modes
+
+CENTRES = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+
+
+def _cloud():
+    """6 particles at mode 0, 3 at mode 1, 1 at mode 2, 2 far from every mode (nearest: mode 1)."""
+    near = lambda c, k: np.asarray(c) + 0.1 * np.arange(k)[:, None] * np.array([[1.0, -1.0]])
+    return np.concatenate([near(CENTRES[0], 6), near(CENTRES[1], 3), near(CENTRES[2], 1), [[30.0, 0.0], [30.0, 1.0]]])
+
+
+def test_mode_mass_and_coverage_on_a_hand_made_cloud():
+    y = _cloud()
+    np.testing.assert_allclose(_call(D.ModeMass(CENTRES, radius=1.0), y), np.array([6, 3, 1]) / 12, rtol=1e-14)
+    np.testing.assert_allclose(_call(D.ModeMass(CENTRES), y), np.array([6, 5, 1]) / 12, rtol=1e-14)  # no radius: far ones count
+    # default share 1/(2K) = 1/6: mode 2 holds 1/12 -> 2 of 3 modes covered
+    assert _call(D.ModeCoverage(CENTRES, radius=1.0), y) == pytest.approx(2 / 3, abs=0)
+    # a share of exactly 1/12 covers mode 2 (the boundary counts, despite rounding)
+    assert _call(D.ModeCoverage(CENTRES, radius=1.0, min_share=1 / 12), y) == 1.0
+    assert _call(D.ModeCoverage(CENTRES, radius=1.0, min_share=0.3), y) == pytest.approx(1 / 3, abs=0)
+    collapsed = np.zeros((12, 2))  # everything on mode 0
+    assert _call(D.ModeCoverage(CENTRES), collapsed) == pytest.approx(1 / 3, abs=0)
+
+
+def test_mode_diagnostics_reject_bad_arguments():
+    with pytest.raises(ValueError, match="`radius` must be a finite positive number"):
+        D.ModeMass(CENTRES, radius=-1.0)
+    with pytest.raises(ValueError, match="`min_share` must lie in"):
+        D.ModeCoverage(CENTRES, min_share=1.5)
+    with pytest.raises(ValueError, match="`centres` must be a 2-D array"):
+        D.ModeMass(np.zeros(3))
+
+
+# ---------------------------------------------------------------- rates
+
+
+def _random_spd(key, d):
+    a = jax.random.normal(key, (d, d))
+    return np.asarray(a @ a.T / d + 0.3 * jnp.eye(d))
+
+
+def test_in_loop_gaussian_diagnostics_use_the_particles_moments():
+    y = np.random.default_rng(3).normal(size=(500, 2)) * [1.0, 2.0] + [1.0, 0.0]
+    mean, cov = y.mean(0), np.cov(y.T, bias=True)
+    target_mean, target_cov = np.array([0.0, 1.0]), np.array([[1.0, 0.3], [0.3, 0.5]])
+    kernel = flows.kernels.GaussianKernel(1.3)
+    assert _call(D.GaussianW2(target_mean, target_cov), y) == pytest.approx(float(flows.discrepancies.gaussian_w2(mean, cov, target_mean, target_cov)), rel=1e-10)
+    assert _call(D.GaussianKL(target_mean, target_cov), y) == pytest.approx(float(flows.discrepancies.gaussian_kl(mean, cov, target_mean, target_cov)), rel=1e-10)
+    assert _call(D.GaussianMMD2(target_mean, target_cov, kernel), y) == pytest.approx(
+        float(flows.discrepancies.gaussian_mmd2(mean, cov, target_mean, target_cov, kernel)), rel=1e-10
+    )
+
+
+# ---------------------------------------------------------------- transport (ott-jax)
+
+
+def test_wasserstein2_matches_the_exact_assignment():
+    x = np.asarray(jax.random.normal(jax.random.PRNGKey(5), (40, 2)))
+    y = np.asarray(jax.random.normal(jax.random.PRNGKey(6), (40, 2))) * 0.7 + 1.5
+    cost = ((x[:, None] - y[None]) ** 2).sum(-1)
+    rows, cols = linear_sum_assignment(cost)
+    assert _call(D.Wasserstein2(y), x) == pytest.approx(np.sqrt(cost[rows, cols].mean()), rel=1e-2)
+
+
+def test_sinkhorn_divergence_of_a_translated_cloud_is_the_squared_shift():
+    # with the squared Euclidean cost, OT_eps(mu, mu + m) = OT_eps(mu, mu) + |m|^2, so S_eps = |m|^2 exactly
+    x = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (50, 2)))
+    shift = np.array([0.6, -0.8])
+    assert _call(D.SinkhornDivergence(x + shift, epsilon=0.5, threshold=1e-9), x) == pytest.approx(1.0, rel=1e-10)
+    assert _call(D.SinkhornDivergence(x, epsilon=0.5, threshold=1e-9), x) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_sliced_wasserstein_matches_sorting_along_its_directions():
+    x = np.asarray(jax.random.normal(jax.random.PRNGKey(8), (60, 3)))
+    y = np.asarray(jax.random.normal(jax.random.PRNGKey(9), (60, 3))) + [1.0, 0.0, -1.0]
+    sw = D.SlicedWasserstein(y, n_projections=20, key=jax.random.PRNGKey(10))
+    theta = np.asarray(sw.directions)
+    np.testing.assert_allclose(np.linalg.norm(theta, axis=1), 1.0, rtol=1e-12)
+    per_direction = np.mean((np.sort(x @ theta.T, axis=0) - np.sort(y @ theta.T, axis=0)) ** 2, axis=0)
+    assert _call(sw, x) == pytest.approx(np.sqrt(per_direction.mean()), rel=1e-8)
+
+
+# ---------------------------------------------------------------- dynamics, tables
+
+
+def test_velocity_norm_squared_is_the_mmd_flows_dissipation():
+    target = jax.random.normal(jax.random.PRNGKey(11), (30, 2)) + 1.0
+    y = jax.random.normal(jax.random.PRNGKey(12), (25, 2))
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.0))
+    speed = _call(D.VelocityNorm(flow), y)
+    assert speed**2 == pytest.approx(float(flow.dissipation(0.0, y, None)), rel=1e-12)
+    assert _call(D.RelativeDissipationResidual(flow), y) < 1e-10
+    with pytest.raises(ValueError, match="`flow` must be a gradient flow"):
+        D.RelativeDissipationResidual(D.VelocityNorm(flow))
+
+
+def test_multiscale_mmd_uses_the_median_distance():
+    target = np.asarray(jax.random.normal(jax.random.PRNGKey(13), (50, 2)))
+    multi = D.MMD2.multiscale(target, factors=(0.5, 2.0))
+    scale = flows.kernels.median_bandwidth(target)
+    np.testing.assert_allclose([k.bandwidth for k in multi.kernel.kernels], [0.5 * scale, 2.0 * scale], rtol=1e-12)
+
+
