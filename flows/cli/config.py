@@ -81,6 +81,7 @@ except ImportError:  # Python 3.10
 
 from .._trees import cast_floats
 from ..core.solvers import AbstractDiscreteSolver
+from ..core.time_grid import discrete_save_steps, ode_save_times
 from ..parametric.base import AbstractParametricFlow
 from . import entries  # noqa: F401  (registers the built-in entries)
 from .registry import (
@@ -284,6 +285,8 @@ def build(config: Mapping[str, Any]) -> Run:
     except ValueError as error:
         raise ConfigError(f"`initial` does not fit the flow: {error}") from error
     solver = SOLVERS.build(ctx, c["solver"], "solver")
+    # a discrete solver in the run's dtype: its step is then known to that precision, as in Python
+    solver = {**solver, "solver": cast_floats(solver["solver"], dtype)}
     diagnostics = dict(ctx.flow.diagnostics())
     for name, table in c["diagnostics"].items():
         diagnostic = DIAGNOSTICS.build(ctx, table, f"diagnostics.{name}")
@@ -331,14 +334,16 @@ def _as_dtype(y0, dtype):
 
 
 def _save_times(t0: float, t1: float, saves: int, solver: dict) -> np.ndarray:
+    """`saves` evenly spaced times; for a discrete solver, on its iteration grid (`flows.core.time_grid`,
+    the rule `simulate` applies)."""
     if not isinstance(solver["solver"], AbstractDiscreteSolver):
-        return np.linspace(t0, t1, saves)
-    step = float(solver["solver"].step)
-    total = (t1 - t0) / step
-    n_steps = round(total)
-    if n_steps < 1 or abs(total - n_steps) > 1e-9 * max(1.0, total):
+        return ode_save_times(t0, t1, saves=saves)
+    step = solver["solver"].step
+    try:
+        counts = discrete_save_steps(t0, t1, step, saves=saves)
+    except ValueError:
         raise ConfigError(
-            f"`time.t1` - `time.t0` = {t1 - t0:g} must be a whole number of solver steps (`solver.step` = {step:g})."
-        )
-    counts = np.unique(np.round(np.linspace(0, n_steps, min(saves, n_steps + 1))).astype(np.int64))
-    return t0 + counts * step
+            f"`time.t1` - `time.t0` = {t1 - t0:g} must be a whole number of solver steps (`solver.step` = {float(step):g})."
+        ) from None
+    # on the grid as `simulate` reads it: iteration k at t0 + k (t1 - t0) / n, so the last is t1 exactly
+    return t0 + counts * ((t1 - t0) / counts[-1])

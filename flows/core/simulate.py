@@ -33,38 +33,12 @@ from .ode_engine import run_ode
 from .progress import progress_bar
 from .solver_cost import drift_evaluations
 from .solvers import AbstractDiscreteSolver, GradientDescent
+from .time_grid import check_interval, discrete_save_steps, ode_save_times
 from .trajectory import Trajectory
-
-_DEFAULT_SAVES = 101
-_GRID_TOLERANCE = 1e-9
 
 
 class FlowDivergedError(FloatingPointError):
     """The state became NaN or inf during a simulation (or the solver could not go on)."""
-
-
-def _check_times(t0, t1) -> tuple[float, float]:
-    for name, value in (("t0", t0), ("t1", t1)):
-        if not (isinstance(value, (int, float, np.number)) or np.ndim(value) == 0) or not math.isfinite(float(value)):
-            raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
-    t0, t1 = float(t0), float(t1)
-    if not t1 > t0:
-        raise ValueError(f"`t1` must be greater than `t0` = {t0}, got t1 = {t1}.")
-    return t0, t1
-
-
-def _check_ts(ts, t0: float, t1: float) -> np.ndarray:
-    ts = np.asarray(ts, dtype=float)
-    if ts.ndim != 1 or ts.size == 0:
-        raise ValueError(f"`ts` must be a non-empty 1-D array of times, got shape {ts.shape}.")
-    if not np.all(np.isfinite(ts)):
-        raise ValueError("`ts` must be finite.")
-    if np.any(np.diff(ts) < 0):
-        raise ValueError("`ts` must be non-decreasing.")
-    span = _GRID_TOLERANCE * max(1.0, abs(t0), abs(t1))
-    if ts[0] < t0 - span or ts[-1] > t1 + span:
-        raise ValueError(f"`ts` must lie in [t0, t1] = [{t0}, {t1}], got [{ts[0]}, {ts[-1]}].")
-    return np.clip(ts, t0, t1)
 
 
 def _resolve_solver(solver):
@@ -131,7 +105,7 @@ def simulate(
     """
     if not isinstance(flow, AbstractFlow):
         raise ValueError(f"`flow` must be a flows flow (e.g. flows.MMDFlow), got {type(flow).__name__}.")
-    t0, t1 = _check_times(t0, t1)
+    t0, t1 = check_interval(t0, t1)
     y0 = flow.check_state(y0)
     solver = _resolve_solver(solver)
     diagnostics = dict(flow.diagnostics() if diagnostics is None else diagnostics)
@@ -169,7 +143,7 @@ def _chunk_bar(show: bool, total: int, description: str):
 def _simulate_ode(
     flow, solver, y0, t0, t1, ts, dt0, controller, diagnostics, args, key, max_steps, progress, metadata, checkpoint
 ):
-    ts = np.linspace(t0, t1, _DEFAULT_SAVES) if ts is None else _check_ts(ts, t0, t1)
+    ts = ode_save_times(t0, t1, ts=ts)
     if controller is None:
         controller = diffrax.ConstantStepSize() if dt0 is not None else diffrax.PIDController(rtol=1e-4, atol=1e-6)
     if dt0 is None and isinstance(controller, diffrax.ConstantStepSize):
@@ -234,26 +208,7 @@ def _result_message(result) -> str:
 
 def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata, checkpoint):
     step = float(solver.step)
-    # a step stored in float32 (0.05 is 0.0500000007...) is only known to its own precision
-    grid_tolerance = max(_GRID_TOLERANCE, 8 * float(np.finfo(np.asarray(solver.step).dtype).eps))
-    total = (t1 - t0) / step
-    n_steps = round(total)
-    if n_steps < 1 or abs(total - n_steps) > grid_tolerance * max(1.0, total):
-        raise ValueError(
-            f"`t1` - `t0` = {t1 - t0:g} must be a whole number of solver steps (step = {step:g}) for the discrete engine."
-        )
-    if ts is None:
-        save_steps = np.unique(np.round(np.linspace(0, n_steps, min(n_steps, _DEFAULT_SAVES - 1) + 1)).astype(np.int64))
-    else:
-        ts = _check_ts(ts, t0, t1)
-        exact = (ts - t0) / step
-        save_steps = np.round(exact).astype(np.int64)
-        off = np.abs(exact - save_steps) > grid_tolerance * np.maximum(1.0, exact)
-        if off.any():
-            raise ValueError(
-                f"`ts` must be on the iteration grid t0 + k * step (step = {step:g}) for the discrete engine; "
-                f"{ts[off][0]:g} is not."
-            )
+    save_steps = discrete_save_steps(t0, t1, solver.step, ts=ts)
     save_steps_dev = jnp.asarray(save_steps, dtype=jnp.int32)
     t0_dev = jnp.asarray(t0, dtype=jax.tree_util.tree_leaves(y0)[0].dtype)
     outcome = {"first_bad": -1}

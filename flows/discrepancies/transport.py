@@ -1,8 +1,10 @@
 r"""Optimal transport through `ott-jax`: the one place the library calls it.
 
-Every call passes uniform weights in the points' own dtype (ott's defaults follow JAX's global
-float width, so float32 points under `jax_enable_x64` would otherwise meet float64 weights inside
-ott and fail), and imports ott on first use (importing it takes seconds).
+One dtype convention for every call: ott works in JAX's default float width (its initial
+potentials and defaults follow it), so points are promoted to that width for the solve (float32
+points under `jax_enable_x64` are solved in float64) and the value comes back in the points' own
+dtype, with uniform weights made in the solve's dtype. ott is imported on first use (importing it
+takes seconds).
 
 - Entropic optimal transport between the empirical measures $\hat\mu = \frac1N\sum_i\delta_{x_i}$,
   $\hat\nu = \frac1M\sum_j\delta_{y_j}$ with cost $c$: $\mathrm{OT}_\varepsilon = \min_{P \in U(a, b)}
@@ -32,6 +34,11 @@ def _uniform(points: Array) -> Array:
     return jnp.full(points.shape[0], 1.0 / points.shape[0], points.dtype)
 
 
+def _solve_dtype(x: Array):
+    """The dtype ott solves in: the points' dtype promoted to JAX's default float width."""
+    return jnp.promote_types(x.dtype, jnp.result_type(float))
+
+
 def _cost_fn(cost: str):
     from ott.geometry import costs
 
@@ -45,12 +52,13 @@ def sinkhorn_divergence_unchecked(
     from ott.geometry import pointcloud
     from ott.tools import sinkhorn_divergence
 
-    y = y.astype(x.dtype)
+    dtype = _solve_dtype(x)
+    xs, ys = x.astype(dtype), y.astype(dtype)
     divergence, _ = sinkhorn_divergence.sinkhorn_divergence(
-        pointcloud.PointCloud, x, y, cost_fn=_cost_fn(cost), epsilon=jnp.asarray(epsilon, x.dtype),
-        a=_uniform(x), b=_uniform(y), solve_kwargs={"threshold": threshold, "max_iterations": max_iterations},
+        pointcloud.PointCloud, xs, ys, cost_fn=_cost_fn(cost), epsilon=jnp.asarray(epsilon, dtype),
+        a=_uniform(xs), b=_uniform(ys), solve_kwargs={"threshold": threshold, "max_iterations": max_iterations},
     )
-    return divergence
+    return divergence.astype(x.dtype)
 
 
 def entropic_w2_unchecked(x: Array, y: Array, epsilon: float, *, threshold: float, max_iterations: int) -> Array:
@@ -58,10 +66,11 @@ def entropic_w2_unchecked(x: Array, y: Array, epsilon: float, *, threshold: floa
     from ott.geometry import pointcloud
     from ott.solvers import linear
 
-    y = y.astype(x.dtype)
-    geom = pointcloud.PointCloud(x, y, epsilon=epsilon, relative_epsilon="mean")
-    out = linear.solve(geom, a=_uniform(x), b=_uniform(y), threshold=threshold, max_iterations=max_iterations)
-    return jnp.sqrt(jnp.maximum(out.primal_cost, 0.0))
+    dtype = _solve_dtype(x)
+    xs, ys = x.astype(dtype), y.astype(dtype)
+    geom = pointcloud.PointCloud(xs, ys, epsilon=epsilon, relative_epsilon="mean")
+    out = linear.solve(geom, a=_uniform(xs), b=_uniform(ys), threshold=threshold, max_iterations=max_iterations)
+    return jnp.sqrt(jnp.maximum(out.primal_cost, 0.0)).astype(x.dtype)
 
 
 def _check_pair(x, y) -> tuple[Array, Array]:

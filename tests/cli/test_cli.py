@@ -156,3 +156,16 @@ def test_list_names_every_registered_entry(capsys):
         for entry in reg:
             assert f"  {entry.name}(" in text
     assert "mmd()" in text and "tsit5(dt0=None" in text and "gd(step)" in text
+
+
+def test_a_float32_gd_grid_builds_as_simulate_accepts_it(tmp_path):
+    """`gd` with step 0.1 to t1 = 10 in float32: 10 / float32(0.1) is 99.9999985 iterations, which
+    `simulate` accepts as 100 (the step is known to its own precision); the config used a fixed
+    1e-9 tolerance and refused it. Both now use `flows.core.time_grid`."""
+    text = CONFIG.replace('dtype = "float64"', 'dtype = "float32"').replace('kind = "tsit5"', 'kind = "gd"\nstep = 0.1')
+    (tmp_path / "gd.toml").write_text(text.replace("t1 = 3.0", "t1 = 10.0"))
+    run = config.build(config.load(tmp_path / "gd.toml"))
+    ts = run.simulate_kwargs["ts"]
+    np.testing.assert_allclose(ts, [0.0, 2.5, 5.0, 7.5, 10.0], rtol=1e-6)
+    trajectory = flows.simulate(run.flow, run.y0, **{**run.simulate_kwargs, "diagnostics": {}})
+    assert trajectory.stats["num_steps"] == 100

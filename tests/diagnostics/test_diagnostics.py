@@ -120,3 +120,16 @@ def test_multiscale_mmd_uses_the_median_distance():
     np.testing.assert_allclose([k.bandwidth for k in multi.kernel.kernels], [0.5 * scale, 2.0 * scale], rtol=1e-12)
 
 
+
+
+@pytest.mark.parametrize("make", [lambda y: D.SinkhornDivergence(y, epsilon=0.1), lambda y: D.Wasserstein2(y)])
+def test_transport_diagnostics_take_float32_particles_under_x64(make):
+    """The test session runs with jax_enable_x64: ott's default weights are then float64, and float32
+    particles raised a TypeError inside ott. The weights now follow the particles' dtype; the value
+    matches the float64 computation to float32 precision."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + 1.0
+    diagnostic = make(y)
+    single = _call(diagnostic, x.astype(np.float32))
+    assert single.dtype == np.float32
+    assert float(single) == pytest.approx(float(_call(diagnostic, x)), rel=1e-4)
