@@ -5,8 +5,8 @@ $S_\varepsilon(\mu, \nu) = \mathrm{OT}_\varepsilon(\mu, \nu) - \frac12\mathrm{OT
 $\mathrm{OT}_\varepsilon$ for the squared Euclidean cost $\|x - y\|^2$. It interpolates between
 $W_2^2$ ($\varepsilon \to 0$) and an MMD with kernel $-\|x - y\|^2$ ($\varepsilon \to \infty$), is
 positive and convex in each argument, so its flow does not stall the way an MMD flow can. Values
-and gradients come from `ott.tools.sinkhorn_divergence` (Sinkhorn iterations, gradients by
-implicit differentiation); particles move by $\dot x_i = -N\,\partial S_\varepsilon/\partial x_i$.
+and gradients come from ott-jax (`flows.discrepancies.sinkhorn_divergence`: Sinkhorn iterations,
+gradients by implicit differentiation); particles move by $\dot x_i = -N\,\partial S_\varepsilon/\partial x_i$.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_points, check_positive
 from ..core.flow import AbstractGradientFlow, Diagnostic
+from ..discrepancies.transport import sinkhorn_divergence_unchecked
 
 
 class SinkhornFlow(AbstractGradientFlow):
@@ -51,22 +52,9 @@ class SinkhornFlow(AbstractGradientFlow):
         return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
 
     def energy(self, y):
-        # ott-jax is imported here, not at module level: importing it takes seconds.
-        from ott.geometry import pointcloud
-        from ott.tools import sinkhorn_divergence
-
-        divergence, _ = sinkhorn_divergence.sinkhorn_divergence(
-            pointcloud.PointCloud,
-            y,
-            self.target.astype(y.dtype),
-            epsilon=jnp.asarray(self.epsilon, y.dtype),
-            # uniform weights in the particles' dtype: ott's defaults follow the global float
-            # width, and a float32 cloud under jax_enable_x64 would mix float32 and float64
-            a=jnp.full(y.shape[0], 1.0 / y.shape[0], y.dtype),
-            b=jnp.full(self.target.shape[0], 1.0 / self.target.shape[0], y.dtype),
-            solve_kwargs={"threshold": self.threshold, "max_iterations": self.max_iterations},
+        return sinkhorn_divergence_unchecked(
+            y, self.target, self.epsilon, threshold=self.threshold, max_iterations=self.max_iterations
         )
-        return divergence
 
     def drift(self, t, y, args):
         return -y.shape[0] * jax.grad(self.energy)(y)
