@@ -1,6 +1,9 @@
-"""Independent float64 NumPy implementations of the kernels, MMD and witness, written from the
-formulas in MATH.md sections 1-2 with explicit pairwise differences (no matrix expansion, no
-autodiff): the reference the JAX code is checked against."""
+"""Independent float64 NumPy implementations of the kernels, MMD and witness, with explicit
+pairwise differences (no matrix expansion, no autodiff): the reference the JAX code is checked
+against. Formulas: Gaussian exp(-r^2/(2 s^2)), IMQ (c^2 + r^2)^b, Laplace exp(-r/s), Riesz -r^p
+(gradients 0 at r = 0 for the last two), sums term by term; MMD^2 = E k(x, x') + E k(y, y')
+- 2 E k(x, y) as V-statistic (all pairs) or U-statistic (i != j), witness
+f(z) = mean_i k(x_i, z) - mean_j k(y_j, z) (Gretton et al., JMLR 2012)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 r"""Closed forms for Gaussians: population MMD² under Gaussian kernels, the test oracle.
 
-For $Z \sim \mathcal N(m, S)$ (S may be singular) and the Gaussian kernel of bandwidth $\sigma$
-(`MATH.md` section 2):
+For $Z \sim \mathcal N(m, S)$ (S may be singular) and the Gaussian kernel of bandwidth $\sigma$,
+a Gaussian integral gives
 
 $$\mathbb{E}\,e^{-\|Z\|^2/(2\sigma^2)} = \det(I + S/\sigma^2)^{-1/2}
   \exp\!\big(-\tfrac12 m^\top (S + \sigma^2 I)^{-1} m\big).$$
@@ -9,7 +9,11 @@ $$\mathbb{E}\,e^{-\|Z\|^2/(2\sigma^2)} = \det(I + S/\sigma^2)^{-1/2}
 With $X \sim \mathcal N(m_1, S_1)$, $Y \sim \mathcal N(m_2, S_2)$ independent,
 $X - X' \sim \mathcal N(0, 2S_1)$ and $X - Y \sim \mathcal N(m_1 - m_2, S_1 + S_2)$, so
 $\mathrm{MMD}^2 = \mathbb{E}k(X,X') + \mathbb{E}k(Y,Y') - 2\,\mathbb{E}k(X,Y)$ is exact, low-rank
-covariances included. Sums of Gaussian kernels add term by term.
+covariances included (Gretton, Borgwardt, Rasch, Schölkopf, Smola, JMLR 2012 for the MMD; the
+expectation is the Gaussian integral above). Sums of Gaussian kernels add term by term: a kernel's
+`gaussian_components()` capability (`flows.kernels.base`) gives the weights and bandwidths
+$(c_i, \sigma_i)$ of $k = \sum_i c_i e^{-\|x - y\|^2/(2\sigma_i^2)}$, for a `GaussianKernel` and
+(nested) `SumKernel`s of them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_finite, is_concrete
-from ..kernels.radial import GaussianKernel, SumKernel
+from ..kernels.base import AbstractKernel
 
 
 def gaussian_kernel_expectation(
@@ -38,17 +42,6 @@ def gaussian_kernel_expectation(
     chol = jnp.linalg.cholesky(jnp.eye(d, dtype=cov.dtype) + cov / bandwidth**2)
     white = jax.scipy.linalg.solve_triangular(chol, mean, lower=True)
     return jnp.exp(-jnp.sum(jnp.log(jnp.diag(chol))) - 0.5 * jnp.sum(white**2) / bandwidth**2)
-
-
-def _gaussian_components(kernel) -> list[tuple[float, float]]:
-    """(weight, bandwidth) pairs of a Gaussian kernel or a sum of Gaussian kernels."""
-    if isinstance(kernel, GaussianKernel):
-        return [(1.0, kernel.bandwidth)]
-    if isinstance(kernel, SumKernel):
-        return [(w * cw, b) for w, k in zip(kernel.weights, kernel.kernels) for cw, b in _gaussian_components(k)]
-    raise ValueError(
-        f"`kernel` must be a GaussianKernel or a SumKernel of them for the closed form, got {type(kernel).__name__}."
-    )
 
 
 def check_gaussian(name: str, mean, cov) -> tuple[Array, Array]:
@@ -75,13 +68,16 @@ def gaussian_mmd2(
     cov1: Float[ArrayLike, "d d"],
     mean2: Float[ArrayLike, " d"],
     cov2: Float[ArrayLike, "d d"],
-    kernel: GaussianKernel | SumKernel,
+    kernel: AbstractKernel,
 ) -> Float[Array, ""]:
-    """Population MMD² between $\\mathcal N(m_1, S_1)$ and $\\mathcal N(m_2, S_2)$, exactly.
+    """Population MMD² between $\\mathcal N(m_1, S_1)$ and $\\mathcal N(m_2, S_2)$, exactly:
+    $\\sum_i c_i\\big(E_{\\sigma_i}(0, 2S_1) + E_{\\sigma_i}(0, 2S_2) - 2E_{\\sigma_i}(m_1 - m_2, S_1 + S_2)\\big)$,
+    $E_\\sigma(m, S) = \\mathbb{E}_{Z \\sim \\mathcal N(m, S)} e^{-\\|Z\\|^2/(2\\sigma^2)}$ (module docstring).
 
     **Arguments:**
     - `mean1`, `cov1`, `mean2`, `cov2`: the two Gaussians (covariances may be singular).
-    - `kernel`: a `GaussianKernel`, or a `SumKernel` of Gaussian kernels.
+    - `kernel`: a kernel with `gaussian_components()`: a `GaussianKernel`, or a `SumKernel` of
+      Gaussian kernels (a `ValueError` for any other).
     """
     mean1, cov1 = check_gaussian("first Gaussian", mean1, cov1)
     mean2, cov2 = check_gaussian("second Gaussian", mean2, cov2)
@@ -89,7 +85,7 @@ def gaussian_mmd2(
         raise ValueError(f"the two Gaussians must share a dimension, got {mean1.shape[0]} and {mean2.shape[0]}.")
     zero = jnp.zeros_like(mean1)
     total = 0.0
-    for weight, bandwidth in _gaussian_components(kernel):
+    for weight, bandwidth in kernel.gaussian_components():
         total = total + weight * (
             gaussian_kernel_expectation(zero, 2 * cov1, bandwidth)
             + gaussian_kernel_expectation(zero, 2 * cov2, bandwidth)
@@ -105,25 +101,30 @@ def gaussian_mixture_mmd2(
     weights2: Float[ArrayLike, " C2"],
     means2: Float[ArrayLike, "C2 d"],
     covs2: Float[ArrayLike, "C2 d d"],
-    kernel: GaussianKernel | SumKernel,
+    kernel: AbstractKernel,
 ) -> Float[Array, ""]:
     r"""Population MMD² between the Gaussian mixtures $\sum_a p_a\mathcal N(m_a, S_a)$ and
     $\sum_b q_b\mathcal N(n_b, T_b)$, exactly: every kernel expectation is a weighted sum over
-    pairs of components, $X_a - Y_b \sim \mathcal N(m_a - n_b, S_a + T_b)$ (`MATH.md` sections 2
-    and 6; the symmetric two-component mixture gives section 6's formula).
+    pairs of components, $\mathbb{E}\,k(X, Y) = \sum_{a,b} p_a q_b\, E_\sigma(m_a - n_b, S_a + T_b)$
+    since $X_a - Y_b \sim \mathcal N(m_a - n_b, S_a + T_b)$ ($E_\sigma$ as in `gaussian_mmd2`).
+    Between the symmetric mixtures $\frac12\mathcal N(\theta, I) + \frac12\mathcal N(-\theta, I)$ and
+    the same at $\theta^*$ it is, with $\tau = \sigma^2 + 2$ and $c = (1 + 2/\sigma^2)^{-d/2}$,
+    $c\,[1 + \frac12 e^{-2\|\theta\|^2/\tau} + \frac12 e^{-2\|\theta^*\|^2/\tau}
+    - e^{-\|\theta-\theta^*\|^2/(2\tau)} - e^{-\|\theta+\theta^*\|^2/(2\tau)}]$
+    (Alon, Globerson, Wiesel, arXiv 2110.13452, 2021).
 
     **Arguments:**
     - `weights1`, `means1`, `covs1`: the first mixture's weights (C1,) (non-negative, normalized
       here to sum 1), means (C1, d) and covariances (C1, d, d) (may be singular).
     - `weights2`, `means2`, `covs2`: the second mixture's.
-    - `kernel`: a `GaussianKernel`, or a `SumKernel` of Gaussian kernels.
+    - `kernel`: a kernel with `gaussian_components()` (as in `gaussian_mmd2`).
     """
     p, m1, s1 = _check_mixture("first mixture", weights1, means1, covs1)
     q, m2, s2 = _check_mixture("second mixture", weights2, means2, covs2)
     if m1.shape[1] != m2.shape[1]:
         raise ValueError(f"the two mixtures must share a dimension, got {m1.shape[1]} and {m2.shape[1]}.")
 
-    weights, bandwidths = zip(*_gaussian_components(kernel))
+    weights, bandwidths = zip(*kernel.gaussian_components())
     return _mixture_mmd2(p, m1, s1, q, m2, s2, jnp.asarray(weights), jnp.asarray(bandwidths))
 
 

@@ -1,16 +1,20 @@
 r"""Maximum mean discrepancy, the witness function and its gradient, the energy distance.
 
 With model samples $x_1..x_N \sim \mu$, target samples $y_1..y_M \sim \nu$ and kernel $k$
-(`MATH.md` section 2; Gretton et al., JMLR 2012):
+(Gretton, Borgwardt, Rasch, Schölkopf, Smola, JMLR 2012):
 
 - $\mathrm{MMD}^2(\mu, \nu) = \mathbb{E}\,k(x, x') + \mathbb{E}\,k(y, y') - 2\,\mathbb{E}\,k(x, y)$,
   estimated by the V-statistic (all pairs, $i = j$ included; biased) or the U-statistic
-  (pairs $i \ne j$ only; unbiased).
+  (pairs $i \ne j$ only; unbiased: the diagonal $k(x_i, x_i)$, the kernel's `diagonal`, is
+  taken out).
 - witness $f_{\mu,\nu}(z) = \frac1N\sum_i k(x_i, z) - \frac1M\sum_j k(y_j, z)$ (model minus
   target), so $F(\mu) = \frac12\mathrm{MMD}^2 = \frac12\|f_{\mu,\nu}\|_{\mathcal H}^2$ (V-statistic)
-  and $\partial F / \partial x_i = \frac1N \nabla f_{\mu,\nu}(x_i)$.
+  and $\partial F / \partial x_i = \frac1N \nabla f_{\mu,\nu}(x_i)$: the particle MMD flow
+  $\dot x_i = -\nabla f_{\mu,\nu}(x_i)$ is gradient descent on $F$ with the step scaled by N
+  (Arbel, Korba, Salim, Gretton, NeurIPS 2019).
 - energy distance $2\,\mathbb{E}\|x - y\| - \mathbb{E}\|x - x'\| - \mathbb{E}\|y - y'\|$, which is
-  MMD² with the Riesz kernel $-\|x - y\|$.
+  MMD² with the Riesz kernel $-\|x - y\|$ (Sejdinovic, Sriperumbudur, Gretton, Fukumizu,
+  Annals of Statistics 2013).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from .._checks import check_points
 from ..kernels.backends import Backend, resolve_backend
 from ..kernels.base import AbstractKernel
 from ..kernels.radial import EnergyKernel
-from ..kernels.sums import kernel_sum, self_similarity
+from ..kernels.sums import kernel_sum
 
 
 def _pair_mean(kernel: AbstractKernel, a: Array, b: Array, backend: Backend) -> Array:
@@ -37,7 +41,7 @@ def _self_mean(kernel: AbstractKernel, a: Array, unbiased: bool, backend: Backen
     total = jnp.sum(kernel_sum(kernel, a, a, backend=backend))
     if not unbiased:
         return total / (n * n)
-    return (total - jnp.sum(self_similarity(kernel, a))) / (n * (n - 1))
+    return (total - jnp.sum(kernel.diagonal(a))) / (n * (n - 1))
 
 
 @eqx.filter_jit
@@ -86,7 +90,7 @@ def mmd2(
     - `kernel`: any `AbstractKernel`.
     - `unbiased`: the U-statistic (pairs $i \\ne j$; may be negative) instead of the
       V-statistic (all pairs; $\\ge 0$ for a positive definite kernel).
-    - `backend`: how kernel sums are computed (`flows.sum_backends`; default exact).
+    - `backend`: how kernel sums are computed (`flows.kernels.backends`; default exact).
     """
     x, y = _check_pair(x, y)
     if unbiased and min(x.shape[0], y.shape[0]) < 2:

@@ -2,7 +2,12 @@ r"""Kernels and kernel sums: the hot path, one owner.
 
 - Kernels (`equinox` modules, so bandwidths can be traced and differentiated): `GaussianKernel`,
   `IMQKernel`, `LaplaceKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
-  (`NetworkKernel`), and `median_bandwidth`.
+  (`NetworkKernel`), and `median_bandwidth`. What a kernel can do is a method of its class
+  (`base.py` lists them): the tile formulas of the exact sums (`prepare`, `gram_tile`,
+  `sum_tile`, `grad_sum_tile`, `hessian_sum_tile`, `hessian_matrix_tile`, `diagonal`; autodiff
+  of `__call__` by default, matrix products for radial kernels, feature passes for feature
+  kernels) and the capabilities `spectral_sample` (random features) and `gaussian_components`
+  (Gaussian closed forms), which raise a `ValueError` naming the kernel where it lacks them.
 - Kernel sums $\sum_j k(x_i, y_j) w_j$, $\sum_j w_j \nabla_x k(x_i, y_j)$ and
   $\sum_j \nabla_x\nabla_y k(x_i, y_j) v_j$ (`kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`),
   computed by a backend: `DenseSums`, `BlockedSums` (memory O((N + M) · block)), `AutoSums` (the

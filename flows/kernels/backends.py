@@ -1,4 +1,4 @@
-r"""How kernel sums are computed: the backends behind `backend=` in `flows.kernel_sums`.
+r"""How kernel sums are computed: the backends behind `backend=` in `flows.kernels.sums`.
 
 | name | class | memory | answer |
 |---|---|---|---|
@@ -9,8 +9,8 @@ r"""How kernel sums are computed: the backends behind `backend=` in `flows.kerne
 | `"features"` | `RandomFeatureApproximation(key, features)` | (N + M) · D | Monte-Carlo, ~k(0)/√D |
 
 The approximate backends say so in their class names. They are exact sums of a nearby kernel
-($k_P$ of P random slices, $k_D$ of D random features; see `flows.sliced_sums`,
-`flows.random_features`), so a flow run with them is the exact MMD flow of that kernel:
+($k_P$ of P random slices, $k_D$ of D random features; see `flows.kernels.sliced`,
+`flows.kernels.random_features`), so a flow run with them is the exact MMD flow of that kernel:
 dissipation identities hold to rounding. Their randomness comes from their explicit `key`;
 the string names `"sliced"` and `"features"` use `jax.random.PRNGKey(0)` and the default sizes.
 """
@@ -24,14 +24,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._checks import check_choice, is_concrete
+from .._checks import check_choice, check_positive_int, is_concrete
 from .._sampling import sphere_directions
 from . import random_features, sliced_histograms
 from . import sliced as sliced_sums
 from .base import AbstractKernel
 from .blocked import TILE_ENTRIES, blocked_row_sums
 from .radial import EnergyKernel
-from .tiles import grad_tile, hessian_tile, prepare, sum_tile
 
 
 def _ones(y: Array) -> Array:
@@ -61,30 +60,26 @@ class AbstractSumBackend(eqx.Module):
 
 
 class DenseSums(AbstractSumBackend):
-    """Exact sums through the full (N, M) matrix: fastest for small problems."""
+    """Exact sums as one tile over all (N, M) pairs (the kernel's `sum_tile`, `grad_sum_tile`,
+    `hessian_sum_tile`): fastest for small problems."""
 
     def kernel_sum(self, kernel, x, y, weights):
-        xp, yp = prepare(kernel, x, y)
-        if weights is None:
-            return sum_tile(kernel, xp, yp, _ones(y))
-        return sum_tile(kernel, xp, yp, weights)
+        return kernel.sum_tile(*kernel.prepare(x, y), _ones(y) if weights is None else weights)
 
     def kernel_grad_sum(self, kernel, x, y, weights):
-        xp, yp = prepare(kernel, x, y)
-        return grad_tile(kernel, xp, yp, _ones(y) if weights is None else weights)
+        return kernel.grad_sum_tile(*kernel.prepare(x, y), _ones(y) if weights is None else weights)
 
     def kernel_hessian_sum(self, kernel, x, y, vectors):
-        xp, yp = prepare(kernel, x, y)
-        return hessian_tile(kernel, xp, yp, vectors)
+        return kernel.hessian_sum_tile(*kernel.prepare(x, y), vectors)
 
 
 class BlockedSums(AbstractSumBackend):
-    """Exact sums streamed through (row_block × col_block) tiles (`flows.blocked_sums`):
-    memory O((N + M) · block), also under reverse-mode autodiff.
+    """Exact sums streamed through (row_block × col_block) tiles of the kernel's tile methods
+    (`flows.kernels.blocked`): memory O((N + M) · block), also under reverse-mode autodiff.
 
     **Arguments:**
-    - `row_block`, `col_block`: tile sizes; default chosen from the problem size (tiles of
-      about 2^18 entries).
+    - `row_block`, `col_block`: tile sizes, positive ints or None (the default: chosen from the
+      problem size, tiles of about 2^18 entries).
     """
 
     row_block: int | None = eqx.field(static=True, default=None)
@@ -92,23 +87,25 @@ class BlockedSums(AbstractSumBackend):
 
     def __check_init__(self):
         for name in ("row_block", "col_block"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, int) and value > 0):
-                raise ValueError(f"`{name}` must be a positive int or None, got {value!r}.")
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
 
     def _run(self, tile, kernel, x, y, columns):
-        xp, yp = prepare(kernel, x, y)
-        fn = lambda x_tile, y_tile, c_tile: tile(kernel, x_tile, y_tile, c_tile)
+        """`tile` (a tile method of `kernel`) summed over column tiles, for every row tile."""
+        xp, yp = kernel.prepare(x, y)
+        # a plain function, not the bound method: `jax.checkpoint` hashes its function, and a
+        # kernel with traced parameters is not hashable
+        fn = lambda x_tile, y_tile, c_tile: tile(x_tile, y_tile, c_tile)
         return blocked_row_sums(fn, xp, (yp, columns), row_block=self.row_block, col_block=self.col_block)
 
     def kernel_sum(self, kernel, x, y, weights):
-        return self._run(sum_tile, kernel, x, y, _ones(y) if weights is None else weights)
+        return self._run(kernel.sum_tile, kernel, x, y, _ones(y) if weights is None else weights)
 
     def kernel_grad_sum(self, kernel, x, y, weights):
-        return self._run(grad_tile, kernel, x, y, _ones(y) if weights is None else weights)
+        return self._run(kernel.grad_sum_tile, kernel, x, y, _ones(y) if weights is None else weights)
 
     def kernel_hessian_sum(self, kernel, x, y, vectors):
-        return self._run(hessian_tile, kernel, x, y, vectors)
+        return self._run(kernel.hessian_sum_tile, kernel, x, y, vectors)
 
 
 class AutoSums(AbstractSumBackend):
@@ -116,11 +113,14 @@ class AutoSums(AbstractSumBackend):
 
     **Arguments:**
     - `dense_limit`: the largest N · M computed densely (default: one blocked tile,
-      `flows.blocked_sums.TILE_ENTRIES` = 2^18; above it cache-sized tiles are faster on the CI
+      `flows.kernels.blocked.TILE_ENTRIES` = 2^18; above it cache-sized tiles are faster on the CI
       CPU as well as smaller: 2x at N = M = 1000, measured by `experiments/bench_kernel_sums.py`).
     """
 
     dense_limit: int = eqx.field(static=True, default=TILE_ENTRIES)
+
+    def __check_init__(self):
+        check_positive_int("dense_limit", self.dense_limit)
 
     def _pick(self, x: Array, y: Array) -> AbstractSumBackend:
         return DenseSums() if x.shape[0] * y.shape[0] <= self.dense_limit else BlockedSums()
@@ -139,18 +139,13 @@ class AutoSums(AbstractSumBackend):
 HISTOGRAM_MIN_POINTS = 2**14
 
 
-def _check_positive_int(name: str, value) -> None:
-    if not (isinstance(value, int) and value > 0):
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-
-
 class SlicedRieszApproximation(AbstractSumBackend):
     """Sliced sums for the Riesz kernel $-\\|x - y\\|$ (`EnergyKernel(1.0)` only; Hertrich et al.,
     ICLR 2024). Error ~ √(d/P): Monte-Carlo over the directions.
 
     Two ways to the 1-D ranks: `"sort"`, exact sums of $k_P$ in O(P (N + M) log M)
-    (`flows.sliced_sums`), and `"histogram"`, bucketed CDFs in O(P (N + M)) with an added error
-    of at most 2 (largest bucket mass) / $c_d$ per gradient sum (`flows.sliced_histograms`;
+    (`flows.kernels.sliced`), and `"histogram"`, bucketed CDFs in O(P (N + M)) with an added error
+    of at most 2 (largest bucket mass) / $c_d$ per gradient sum (`flows.kernels.sliced_histograms`;
     ~1e-4 of the total weight at the default 2^16 buckets, far below the Monte-Carlo error).
     `"auto"` sorts below `HISTOGRAM_MIN_POINTS` points in all (exact, and as fast there) and
     uses histograms above. Values (`kernel_sum`) always sort.
@@ -168,9 +163,9 @@ class SlicedRieszApproximation(AbstractSumBackend):
     buckets: int = eqx.field(static=True, default=sliced_histograms.DEFAULT_BUCKETS)
 
     def __check_init__(self):
-        _check_positive_int("projections", self.projections)
+        check_positive_int("projections", self.projections)
         check_choice("method", self.method, ("auto", "sort", "histogram"))
-        _check_positive_int("buckets", self.buckets)
+        check_positive_int("buckets", self.buckets)
 
     def directions(self, dim: int, dtype) -> Array:
         """The P unit directions used for points in $\\mathbb{R}^{dim}$."""
@@ -229,9 +224,11 @@ class SlicedRieszApproximation(AbstractSumBackend):
 
 
 class RandomFeatureApproximation(AbstractSumBackend):
-    """Random Fourier feature sums for Gaussian, Laplace, IMQ kernels and sums of them,
-    O((N + M) D d) (`flows.random_features`). Error ~ k(0)/√D: Monte-Carlo over frequencies.
-    Laplace: values only (its feature gradients have infinite variance; a `ValueError` says so).
+    """Random Fourier feature sums, O((N + M) D d) (`flows.kernels.random_features`), for kernels
+    with the `spectral_sample` capability: Gaussian, Laplace, IMQ kernels and sums of them.
+    Error ~ k(0)/√D: Monte-Carlo over frequencies. Gradient and Hessian sums ask for the spectrum
+    `for_gradients`, which the Laplace kernel refuses (its feature gradients have infinite
+    variance; a `ValueError` says so).
 
     **Arguments:**
     - `key`: the `jax.random` key the frequencies are drawn from.
@@ -242,29 +239,23 @@ class RandomFeatureApproximation(AbstractSumBackend):
     features: int = eqx.field(static=True, default=1024)
 
     def __check_init__(self):
-        _check_positive_int("features", self.features)
+        check_positive_int("features", self.features)
 
-    def spectrum(self, kernel: AbstractKernel, dim: int, dtype) -> tuple[Array, Array]:
-        """Frequencies and amplitudes of $k_D$ for `kernel` in $\\mathbb{R}^{dim}$."""
-        return random_features.spectral_sample(kernel, self.key, self.features, dim, dtype)
+    def spectrum(self, kernel: AbstractKernel, dim: int, dtype, *, for_gradients: bool = False) -> tuple[Array, Array]:
+        """Frequencies and amplitudes of $k_D$ for `kernel` in $\\mathbb{R}^{dim}$
+        (`kernel.spectral_sample` with this backend's key and D)."""
+        return kernel.spectral_sample(self.key, self.features, dim, dtype, for_gradients=for_gradients)
 
     def kernel_sum(self, kernel, x, y, weights):
         return random_features.feature_sum(x, y, weights, *self.spectrum(kernel, x.shape[1], x.dtype))
 
-    def _check_smooth(self, kernel):
-        if random_features.has_laplace_part(kernel):
-            raise ValueError(
-                "`kernel`: random-feature gradients of the Laplace kernel have infinite variance (its "
-                "spectrum is Cauchy); use backend='auto' for Laplace gradients, 'features' for its values."
-            )
-
     def kernel_grad_sum(self, kernel, x, y, weights):
-        self._check_smooth(kernel)
-        return random_features.feature_grad_sum(x, y, weights, *self.spectrum(kernel, x.shape[1], x.dtype))
+        spectrum = self.spectrum(kernel, x.shape[1], x.dtype, for_gradients=True)
+        return random_features.feature_grad_sum(x, y, weights, *spectrum)
 
     def kernel_hessian_sum(self, kernel, x, y, vectors):
-        self._check_smooth(kernel)
-        return random_features.feature_hessian_sum(x, y, vectors, *self.spectrum(kernel, x.shape[1], x.dtype))
+        spectrum = self.spectrum(kernel, x.shape[1], x.dtype, for_gradients=True)
+        return random_features.feature_hessian_sum(x, y, vectors, *spectrum)
 
 
 BACKEND_NAMES = ("auto", "dense", "blocked", "sliced", "features")

@@ -1,9 +1,11 @@
 r"""Kernels with an explicit finite feature map, $k(x, y) = \varphi(x)\cdot\varphi(y)$, $\varphi: \mathbb{R}^d \to \mathbb{R}^D$,
 and the mean-field network kernel of Arbel, Korba, Salim, Gretton (NeurIPS 2019, section 3.3 and
-appendix G.1; `MATH.md` section 3).
+appendix G.1).
 
-The kernel sums (`flows.kernel_sums`) never form the N × M Gram matrix for such a kernel: with
-$c = \sum_j w_j \varphi(y_j)$ and $J(x) = \partial\varphi(x)$ (D × d),
+`AbstractFeatureKernel` overrides the tile methods of `AbstractKernel` (`gram_tile`,
+`sum_tile`, `grad_sum_tile`, `hessian_sum_tile`), so the kernel sums (`flows.kernels.sums`) never
+form the N × M Gram matrix for such a kernel: with $c = \sum_j w_j \varphi(y_j)$ and
+$J(x) = \partial\varphi(x)$ (D × d),
 
 $$\sum_j k(x_i, y_j)\,w_j = \varphi(x_i)\cdot c, \qquad
   \sum_j w_j\nabla_x k(x_i, y_j) = J(x_i)^\top c, \qquad
@@ -30,12 +32,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_points, check_positive
+from .._checks import check_points, check_positive, check_positive_int
 from .base import AbstractKernel
 
 
 class AbstractFeatureKernel(AbstractKernel):
-    """A kernel $k(x, y) = \\varphi(x)\\cdot\\varphi(y)$ given by its feature map (module docstring)."""
+    """A kernel $k(x, y) = \\varphi(x)\\cdot\\varphi(y)$ given by its feature map; its tiles are
+    feature passes (module docstring), on the raw points (`prepare` is the identity).
+    `hessian_matrix_tile` and `diagonal` keep the autodiff / `vmap` defaults; no spectral
+    sample, no Gaussian components."""
 
     @abc.abstractmethod
     def features(self, x: Float[Array, " d"]) -> Float[Array, " D"]:
@@ -44,35 +49,31 @@ class AbstractFeatureKernel(AbstractKernel):
     def __call__(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         return jnp.dot(self.features(x), self.features(y))
 
+    def _feature_matrix(self, x: Array) -> Array:
+        """$\\varphi(x_i)$ for each row, (n, D)."""
+        return jax.vmap(self.features)(x)
 
-def _feature_matrix(kernel: AbstractFeatureKernel, x: Array) -> Array:
-    return jax.vmap(kernel.features)(x)
+    def _pullback(self, x: Array, c: Array) -> Array:
+        """$J(x_i)^\\top c$ for each row (c of shape (D,))."""
+        return jax.vmap(lambda xi: jax.vjp(self.features, xi)[1](c)[0])(x)
 
+    def gram_tile(self, x, y):
+        """$\\varphi(x_i)\\cdot\\varphi(y_j)$."""
+        return self._feature_matrix(x) @ self._feature_matrix(y).T
 
-def _pullback(kernel: AbstractFeatureKernel, x: Array, c: Array) -> Array:
-    """$J(x_i)^\\top c$ for each row (c of shape (D,))."""
-    return jax.vmap(lambda xi: jax.vjp(kernel.features, xi)[1](c)[0])(x)
+    def sum_tile(self, x, y, weights):
+        """$\\varphi(x_i)\\cdot\\sum_j w_j\\varphi(y_j)$ (`weights` of shape (m,) or (m, p))."""
+        return self._feature_matrix(x) @ (self._feature_matrix(y).T @ weights)
 
+    def grad_sum_tile(self, x, y, weights):
+        """$J(x_i)^\\top \\sum_j w_j\\varphi(y_j)$: one vector-Jacobian product per row."""
+        return self._pullback(x, self._feature_matrix(y).T @ weights)
 
-def feature_gram_tile(kernel: AbstractFeatureKernel, x: Array, y: Array) -> Array:
-    """$k(x_i, y_j) = \\varphi(x_i)\\cdot\\varphi(y_j)$ over one tile."""
-    return _feature_matrix(kernel, x) @ _feature_matrix(kernel, y).T
-
-
-def feature_sum_tile(kernel: AbstractFeatureKernel, x: Array, y: Array, weights: Array) -> Array:
-    """$\\varphi(x_i)\\cdot\\sum_j w_j\\varphi(y_j)$ (`weights` of shape (m,) or (m, p))."""
-    return _feature_matrix(kernel, x) @ (_feature_matrix(kernel, y).T @ weights)
-
-
-def feature_grad_tile(kernel: AbstractFeatureKernel, x: Array, y: Array, weights: Array) -> Array:
-    """$J(x_i)^\\top \\sum_j w_j\\varphi(y_j)$."""
-    return _pullback(kernel, x, _feature_matrix(kernel, y).T @ weights)
-
-
-def feature_hessian_tile(kernel: AbstractFeatureKernel, x: Array, y: Array, vectors: Array) -> Array:
-    """$J(x_i)^\\top \\sum_j J(y_j) v_j$."""
-    pushed = jax.vmap(lambda yj, vj: jax.jvp(kernel.features, (yj,), (vj,))[1])(y, vectors)
-    return _pullback(kernel, x, jnp.sum(pushed, axis=0))
+    def hessian_sum_tile(self, x, y, vectors):
+        """$J(x_i)^\\top \\sum_j J(y_j) v_j$: one Jacobian-vector product per column, one
+        vector-Jacobian product per row."""
+        pushed = jax.vmap(lambda yj, vj: jax.jvp(self.features, (yj,), (vj,))[1])(y, vectors)
+        return self._pullback(x, jnp.sum(pushed, axis=0))
 
 
 class NetworkKernel(AbstractFeatureKernel):
@@ -94,8 +95,7 @@ class NetworkKernel(AbstractFeatureKernel):
 
     def __init__(self, inputs: Float[ArrayLike, "B p"], hidden: int = 3, output_bandwidth: float = 2.0):
         self.inputs = check_points("inputs", inputs)
-        if not isinstance(hidden, int) or hidden < 1:
-            raise ValueError(f"`hidden` must be a positive integer, got {hidden!r}.")
+        hidden = check_positive_int("hidden", hidden)
         check_positive("output_bandwidth", output_bandwidth)
         self.hidden, self.output_bandwidth = hidden, output_bandwidth
 

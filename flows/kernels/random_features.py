@@ -9,15 +9,11 @@ $$k_D(x, y) = \sum_{l=1}^{D} a_l \cos\langle\omega_l, x - y\rangle
 
 so $\sum_j k_D(x_i, y_j) w_j$ needs the 2D feature sums of the $y_j$ once: O((N + M) D d)
 instead of O(N M d). Gradients and the mixed Hessian sum follow by differentiating the cosines.
-Spectral distributions (frequencies drawn from the backend's key, then scaled by the kernel's
-own parameters, so bandwidths stay traceable):
-
-- Gaussian $e^{-\|v\|^2/(2\sigma^2)}$: $\omega = z / \sigma$, $z \sim N(0, I)$.
-- Laplace $e^{-\|v\|/\sigma}$: multivariate Cauchy, $\omega = z / (\sigma |g|)$, $g \sim N(0, 1)$.
-- IMQ $(c^2 + \|v\|^2)^\beta$: a Gaussian scale mixture, $(c^2 + r^2)^\beta =
-  c^{2\beta}\,\mathbb{E}_\tau e^{-\tau r^2}$ with $\tau \sim \mathrm{Gamma}(-\beta, \text{rate } c^2)$,
-  so $\omega = \sqrt{2\tau}\,z$, amplitude $c^{2\beta}$.
-- `SumKernel`: D frequencies per part, amplitudes times the part's weight.
+The frequencies and amplitudes come from the kernel's `spectral_sample` capability
+(`flows.kernels.base`): frequencies drawn from the backend's key, then scaled by the kernel's
+own parameters, so bandwidths stay traceable. `GaussianKernel` ($\omega = z/\sigma$), `IMQKernel`
+(a Gaussian scale mixture), `LaplaceKernel` (Cauchy, values only: its feature gradients have
+infinite variance) and `SumKernel` (D frequencies per part) have it.
 
 Memory: the sources stream through in chunks (their feature sums accumulate in a `lax.scan`),
 then the queries (`lax.map`), so only one chunk's (chunk x D) features exist at a time.
@@ -32,43 +28,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .base import AbstractKernel
 from .blocked import chunk_length, chunk_rows
 from .distances import common_centre
-from .radial import GaussianKernel, IMQKernel, LaplaceKernel, SumKernel
-
-
-def spectral_sample(kernel: AbstractKernel, key: Array, features: int, dim: int, dtype) -> tuple[Array, Array]:
-    """Frequencies $\\omega_l$ (L, d) and amplitudes $a_l$ (L,) with $k_D = \\sum_l a_l \\cos\\langle\\omega_l, x - y\\rangle$."""
-    k_dir, k_scale = jax.random.split(key)
-    z = jax.random.normal(k_dir, (features, dim), dtype)
-    if isinstance(kernel, GaussianKernel):
-        return z / kernel.bandwidth, jnp.full(features, 1.0 / features, dtype)
-    if isinstance(kernel, LaplaceKernel):
-        g = jax.random.normal(k_scale, (features, 1), dtype)
-        return z / (kernel.bandwidth * jnp.abs(g)), jnp.full(features, 1.0 / features, dtype)
-    if isinstance(kernel, IMQKernel):
-        tau = jax.random.gamma(k_scale, -kernel.exponent, (features, 1), dtype) / kernel.scale**2
-        amplitude = kernel.scale ** (2 * kernel.exponent) / features
-        return jnp.sqrt(2 * tau) * z, jnp.full(features, amplitude, dtype)
-    if isinstance(kernel, SumKernel):
-        keys = jax.random.split(key, len(kernel.kernels))
-        parts = [spectral_sample(k, kk, features, dim, dtype) for k, kk in zip(kernel.kernels, keys)]
-        omegas = jnp.concatenate([o for o, _ in parts])
-        amplitudes = jnp.concatenate([w * a for w, (_, a) in zip(kernel.weights, parts)])
-        return omegas, amplitudes
-    raise ValueError(
-        "`kernel` must be shift-invariant with a known spectral distribution for random features "
-        f"(GaussianKernel, LaplaceKernel, IMQKernel or a SumKernel of them), got {type(kernel).__name__}."
-    )
-
-
-def has_laplace_part(kernel: AbstractKernel) -> bool:
-    """True for a Laplace kernel or a `SumKernel` with one (Cauchy spectrum: no feature gradients)."""
-    if isinstance(kernel, SumKernel):
-        return any(has_laplace_part(k) for k in kernel.kernels)
-    return isinstance(kernel, LaplaceKernel)
-
 
 # (points x features) entries of one streamed chunk: memory O((N + M) d + chunk x D), not (N + M) x D.
 _CHUNK_ENTRIES = 2**20

@@ -11,8 +11,7 @@ $$\sum_j w_j \nabla_x k_P(x_i, y_j) = -\frac{1}{c_d P}\sum_p \xi_p \sum_j w_j\,
 Each inner sum is a rank: with the projections of the $y_j$ sorted, it is
 $\#\{s_j < t_i\} + \#\{s_j \le t_i\} - M$ (or the same with prefix sums of the weights),
 found by binary search. Cost $O(P\,(N + M)\log M)$ instead of $O(NM)$ (Hertrich, Wald,
-Altekrüger, Hagemann, "Generative sliced MMD flows with Riesz kernels", ICLR 2024; `MATH.md`
-section 8).
+Altekrüger, Hagemann, "Generative sliced MMD flows with Riesz kernels", ICLR 2024).
 
 Speed (measured on the CI CPU): XLA sorts a lone integer array ~7x faster than float keys or
 key-value pairs, so projections are mapped to order-preserving integer keys (int32 for float32,

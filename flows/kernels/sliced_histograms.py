@@ -1,7 +1,7 @@
 r"""Sliced Riesz sums from bucketed CDFs: O(P (N + M)) work and no sort, for large clouds.
 
 The 1-D Riesz gradient along a direction $\xi$ is a difference of (weighted) empirical CDFs
-(`flows.sliced_sums`; Hertrich et al., ICLR 2024; `MATH.md` section 8):
+(`flows.kernels.sliced`; Hertrich, Wald, Altekrüger, Hagemann, ICLR 2024):
 
 $$G(t) = \sum_j w_j \operatorname{sign}(t - s_j) = 2\,W_{<}(t) + W_{=}(t) - W, \qquad
   s_j = \langle\xi, y_j\rangle,\; W_{<}(t) = \sum_{s_j < t} w_j,\; W = \sum_j w_j .$$

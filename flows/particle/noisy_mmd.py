@@ -44,22 +44,21 @@ def _check_kernel(kernel) -> AbstractKernel:
 
 def gaussian_smoothed_kernel(kernel: AbstractKernel, beta: Array, dim: int) -> SumKernel:
     r"""The kernel $\tilde k(x, z) = \mathbb{E}_{u \sim \mathcal N(0, I_d)}\, k(x + \beta u, z)$ for a
-    Gaussian kernel or a sum of Gaussian kernels: each $k_\sigma$ becomes
-    $(\sigma^2/(\sigma^2+\beta^2))^{d/2}\, k_{\sqrt{\sigma^2+\beta^2}}$."""
-    if isinstance(kernel, GaussianKernel):
-        parts, weights = [kernel], [1.0]
-    elif isinstance(kernel, SumKernel) and all(isinstance(k, GaussianKernel) for k in kernel.kernels):
-        parts, weights = list(kernel.kernels), list(kernel.weights)
-    else:
+    kernel with Gaussian components $k = \sum_i c_i k_{\sigma_i}$ (`kernel.gaussian_components()`:
+    a Gaussian kernel or a sum of them): each $c_i k_{\sigma_i}$ becomes
+    $c_i\,(\sigma_i^2/(\sigma_i^2+\beta^2))^{d/2}\, k_{\sqrt{\sigma_i^2+\beta^2}}$."""
+    try:
+        components = kernel.gaussian_components()
+    except ValueError as error:
         raise ValueError(
-            "`kernel` must be a GaussianKernel or a SumKernel of GaussianKernels for the averaged (ODE) drift of "
-            f"noise injection, got {type(kernel).__name__}; run the discrete scheme with flows.GradientDescent instead."
-        )
+            f"{error} The averaged (ODE) drift of noise injection needs them; run the discrete scheme "
+            "with flows.GradientDescent instead."
+        ) from None
     smoothed, scaled = [], []
-    for k, w in zip(parts, weights):
-        variance = k.bandwidth**2 + beta**2
+    for w, bandwidth in components:
+        variance = bandwidth**2 + beta**2
         smoothed.append(GaussianKernel(jnp.sqrt(variance)))
-        scaled.append(w * (k.bandwidth**2 / variance) ** (dim / 2))
+        scaled.append(w * (bandwidth**2 / variance) ** (dim / 2))
     return SumKernel(smoothed, scaled)
 
 

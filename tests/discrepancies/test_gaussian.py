@@ -20,7 +20,9 @@ def _random_spd(key, d):
 
 
 class TestPopulationMMD:
-    """Population MMD^2 of Gaussians (closed form, MATH.md section 2) vs U- and V-statistics."""
+    """Population MMD^2 of Gaussians vs U- and V-statistics: the closed form
+    E exp(-|Z|^2/(2 s^2)) = det(I + S/s^2)^(-1/2) exp(-m^T (S + s^2 I)^(-1) m / 2), Z ~ N(m, S), with
+    X - X' ~ N(0, 2 S1) and X - Y ~ N(m1 - m2, S1 + S2)."""
 
     m1, m2 = np.array([0.0, 0.0]), np.array([1.0, -0.5])
     s1 = np.array([[1.0, 0.3], [0.3, 0.5]])

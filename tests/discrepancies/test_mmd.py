@@ -34,7 +34,8 @@ def test_witness_and_gradient_match_numpy(case):
 
 @pytest.mark.parametrize("case", KERNELS)
 def test_witness_grad_is_n_times_gradient_of_half_mmd2(case):
-    """d/dx_i of (1/2) MMD^2 (V-statistic) = (1/N) grad f(x_i)  (MATH.md section 2)."""
+    """d/dx_i of (1/2) MMD^2 (V-statistic) = (1/N) grad f(x_i), f the witness (Arbel, Korba, Salim,
+    Gretton, NeurIPS 2019)."""
     kernel, _, _ = KERNELS[case]
     x, y, _ = samples(3, 20, 15, 1)
     autodiff = x.shape[0] * jax.grad(lambda p: 0.5 * flows.discrepancies.mmd2(p, y, kernel))(x)

@@ -112,7 +112,7 @@ def test_blocked_float32_stays_float32():
 
 @pytest.mark.parametrize("shift, tol", [(0.0, 2e-6), (1e3, 3e-4)])
 def test_gaussian_tiles_in_float32(shift, tol):
-    """The Gaussian tiles take their exponent from one augmented product (`flows.kernels.tiles`):
+    """The Gaussian tiles take their exponent from one augmented product (`GaussianKernel.exponent_tile`):
     in float32, with coinciding points, values, gradient and Hessian sums match the float64
     NumPy reference (on the same float32 inputs) to `tol` of their scale, and k(x, x) = 1 exactly.
     Near the origin the exponent is good to a few float32 ulps (tol 2e-6); clouds 1e3 away from

@@ -114,7 +114,7 @@ def test_chunked_streams_equal_one_chunk(monkeypatch):
     x, y = clouds(5, n=45, m=38, d=3)
     w = jax.random.normal(jax.random.PRNGKey(1), (38, 2))
     dirs = SlicedRieszApproximation(jax.random.PRNGKey(2), 20).directions(3, x.dtype)
-    omegas, amplitudes = random_features.spectral_sample(flows.kernels.GaussianKernel(1.0), jax.random.PRNGKey(4), 16, 3, x.dtype)
+    omegas, amplitudes = flows.kernels.GaussianKernel(1.0).spectral_sample(jax.random.PRNGKey(4), 16, 3, x.dtype)
 
     def everything():
         return (sliced_histograms.bucketed_sign_sums(x, [(y, w[:, 0]), (x, jnp.ones(45))], dirs, 2**8, projection_block=8),
