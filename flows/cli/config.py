@@ -25,8 +25,7 @@ kind = "mmd"
 
 [solver]                       # flows list: solvers (diffrax or discrete)
 kind = "tsit5"
-rtol = 1e-4
-atol = 1e-6
+stepsize_controller = { kind = "pid", rtol = 1e-4, atol = 1e-6 }
 
 [time]
 t0 = 0.0
@@ -52,8 +51,9 @@ projection = "pca"             # for d > 2: "pca" (fitted on the target) or two 
 diagnostic = "mmd2"            # the curve beside the particles
 ```
 
-`resolve` fills in every default, so the resolved config written beside a run's results
-describes it completely and runs again as it is. Every error is a `ConfigError` naming the key,
+Each table's keys are the named class's constructor parameters with its own defaults
+(`flows.cli.registry`). `resolve` fills in every default, nested tables' too, so the resolved
+config written beside a run's results describes it completely and runs again as it is. Every error is a `ConfigError` naming the key,
 the bad value and the valid choices.
 """
 

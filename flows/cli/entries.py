@@ -56,7 +56,7 @@ DENSITY = FromRun(_density)
 
 def _gaussian_moments(ctx, where) -> tuple[np.ndarray, np.ndarray]:
     if ctx.target.mean is None:
-        raise ConfigError(f"`{where}` needs a Gaussian target (`target.kind = \"gaussian\"` or \"low_rank_gaussian\").")
+        raise ConfigError(f'`{where}` needs a Gaussian target (`target.kind = "gaussian"` or "low_rank_gaussian").')
     return ctx.target.mean, ctx.target.cov
 
 
@@ -91,7 +91,9 @@ FLOWS = Registry(
     context={"target": TARGET_SAMPLES, "kernel": RUN_KERNEL, "generator": INITIAL_STATE, "key": _key(4)},
 )
 CONTROLLERS = Registry("step-size controller", "how a diffrax solver picks its steps (`solver.stepsize_controller`)")
-OPTIMIZERS = Registry("optimizer", "optax optimizers fed -v as the gradient (`solver.optimizer`, the games' optimizers)")
+OPTIMIZERS = Registry(
+    "optimizer", "optax optimizers fed -v as the gradient (`solver.optimizer`, the games' optimizers)"
+)
 CRITICS = Registry(
     "critic",
     "the critic of a GAN game (`solver.critic`)",
@@ -132,7 +134,7 @@ def _bandwidth(ctx, value, table, where):
     if value == "median":
         return median_bandwidth(ctx.target_samples)
     if isinstance(value, str):
-        raise ValueError(f"`{where}` must be a positive number or \"median\", got {value!r}.")
+        raise ValueError(f'`{where}` must be a positive number or "median", got {value!r}.')
     return _number(where, value)
 
 
@@ -146,14 +148,15 @@ def _bandwidths(ctx, value, table, where):
         scale = median_bandwidth(ctx.target_samples)
         return [float(c * scale) for c in MULTISCALE_FACTORS]
     if not isinstance(value, list) or not value:
-        raise ValueError(f"`{where}` must be a non-empty list of bandwidths or \"multiscale\", got {value!r}.")
+        raise ValueError(f'`{where}` must be a non-empty list of bandwidths or "multiscale", got {value!r}.')
     return [_bandwidth(ctx, v, table, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
 BANDWIDTHS = Converter(
     "bandwidth list",
     'a list of bandwidths (numbers or "median"), or "multiscale": the median distance times '
-    + ", ".join(f"{c:g}" for c in MULTISCALE_FACTORS) + " (as `MMD2.multiscale`)",
+    + ", ".join(f"{c:g}" for c in MULTISCALE_FACTORS)
+    + " (as `MMD2.multiscale`)",
     _bandwidths,
 )
 
@@ -193,30 +196,42 @@ def _table_or_value(registry: Registry):
 
 
 NOISE = Converter(
-    "noise level", 'a number, or a schedule table {kind = "constant" | "step_decay" | "piecewise", ...}',
-    _table_or_value(SCHEDULES), tables=SCHEDULES,
+    "noise level",
+    'a number, or a schedule table {kind = "constant" | "step_decay" | "piecewise", ...}',
+    _table_or_value(SCHEDULES),
+    tables=SCHEDULES,
 )
 BACKEND = Converter(
-    "backend", 'a name ("auto", "dense", "blocked", "sliced", "features"), or a backend table',
-    _table_or_value(BACKENDS), tables=BACKENDS,
+    "backend",
+    'a name ("auto", "dense", "blocked", "sliced", "features"), or a backend table',
+    _table_or_value(BACKENDS),
+    tables=BACKENDS,
 )
 STEPSIZE_CONTROLLER = Converter(
     "step-size controller",
     'a controller table {kind = "pid", rtol, atol, ...} or {kind = "constant"}; none: `simulate`\'s default '
     "(PID controller without dt0, constant step with it)",
-    _table(CONTROLLERS, optional=True), tables=CONTROLLERS,
+    _table(CONTROLLERS, optional=True),
+    tables=CONTROLLERS,
 )
 OPTIMIZER = Converter(
-    "optimizer", 'an optimizer table {kind = "sgd" | "adam", learning_rate, ...}', _table(OPTIMIZERS, optional=True), tables=OPTIMIZERS
+    "optimizer",
+    'an optimizer table {kind = "sgd" | "adam", learning_rate, ...}',
+    _table(OPTIMIZERS, optional=True),
+    tables=OPTIMIZERS,
 )
-CRITIC = Converter("critic", 'a critic table {kind = "random_features" | "mlp", ...}', _table(CRITICS, optional=False), tables=CRITICS)
+CRITIC = Converter(
+    "critic", 'a critic table {kind = "random_features" | "mlp", ...}', _table(CRITICS, optional=False), tables=CRITICS
+)
 
 
 def _run_kernel_or_table(ctx, value, table, where):
     return ctx.kernel if value is None else _table(KERNELS, optional=False)(ctx, value, table, where)
 
 
-RUN_KERNEL_OR_TABLE = Converter("kernel", "a kernel table", _run_kernel_or_table, unset="the run's kernel", tables=KERNELS)
+RUN_KERNEL_OR_TABLE = Converter(
+    "kernel", "a kernel table", _run_kernel_or_table, unset="the run's kernel", tables=KERNELS
+)
 
 
 def _target_centres(ctx, value, table, where):
@@ -251,7 +266,9 @@ def _isotropic(ctx, value, table, where):
     return float(std) ** 2 * np.eye(d)
 
 
-ISOTROPIC = Converter("covariance", "a (d, d) matrix; or leave it out and give `std`: std^2 I", _isotropic, keys={"std": None})
+ISOTROPIC = Converter(
+    "covariance", "a (d, d) matrix; or leave it out and give `std`: std^2 I", _isotropic, keys={"std": None}
+)
 
 
 def _random_points(ctx, value, table, where):
@@ -262,7 +279,9 @@ def _random_points(ctx, value, table, where):
     return value
 
 
-RANDOM_POINTS = Converter("points", "a (K, d) array, or an integer K: K points from N(0, I_d) (key fold_in(key, 1))", _random_points)
+RANDOM_POINTS = Converter(
+    "points", "a (K, d) array, or an integer K: K points from N(0, I_d) (key fold_in(key, 1))", _random_points
+)
 
 
 def _latent_batch(ctx, value, table, where):
@@ -282,8 +301,11 @@ KERNELS.converters.update(bandwidth=MEDIAN_BANDWIDTH)
 CRITICS.converters.update(bandwidth=MEDIAN_BANDWIDTH)
 FLOWS.converters.update(noise=NOISE, backend=BACKEND, latents=LATENT_BATCH)
 SOLVERS.converters.update(
-    stepsize_controller=STEPSIZE_CONTROLLER, optimizer=OPTIMIZER, generator_optimizer=OPTIMIZER,
-    critic_optimizer=OPTIMIZER, critic=CRITIC,
+    stepsize_controller=STEPSIZE_CONTROLLER,
+    optimizer=OPTIMIZER,
+    generator_optimizer=OPTIMIZER,
+    critic_optimizer=OPTIMIZER,
+    critic=CRITIC,
 )
 DIAGNOSTICS.converters.update(kernel=RUN_KERNEL_OR_TABLE, centres=TARGET_CENTRES)
 
@@ -320,35 +342,74 @@ def _target(name: str, make, description: str, known=None, **options) -> None:
     TARGETS.add(name, make, description, also=(sample,), finish=finish, **options)
 
 
-_target("gaussian", targets.Gaussian, "N(mean, covariance), or std^2 I; n samples; has a score; closed-form Gaussian diagnostics apply",
-        _gaussian_moments_of, converters={"covariance": ISOTROPIC})
-_target("low_rank_gaussian", targets.LowRankGaussian, "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d",
-        _gaussian_moments_of)
-_target("mixture", targets.GaussianMixture, "isotropic Gaussian mixture (means, stds, weights); has a score; mode diagnostics know its centres",
-        _mixture_centres_of)
-_target("ring", targets.GaussianMixture.ring, "equal-weight Gaussians evenly spaced on a circle (the 8-Gaussians ring); has a score",
-        _mixture_centres_of)
-_target("symmetric_mixture", targets.GaussianMixture.symmetric,
-        "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2, whose population MMD^2 landscape has no spurious local minima "
-        "(Alon, Globerson & Wiesel 2021, arXiv:2110.13452); has a score", _mixture_centres_of)
+_target(
+    "gaussian",
+    targets.Gaussian,
+    "N(mean, covariance), or std^2 I; n samples; has a score; closed-form Gaussian diagnostics apply",
+    _gaussian_moments_of,
+    converters={"covariance": ISOTROPIC},
+)
+_target(
+    "low_rank_gaussian",
+    targets.LowRankGaussian,
+    "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d",
+    _gaussian_moments_of,
+)
+_target(
+    "mixture",
+    targets.GaussianMixture,
+    "isotropic Gaussian mixture (means, stds, weights); has a score; mode diagnostics know its centres",
+    _mixture_centres_of,
+)
+_target(
+    "ring",
+    targets.GaussianMixture.ring,
+    "equal-weight Gaussians evenly spaced on a circle (the 8-Gaussians ring); has a score",
+    _mixture_centres_of,
+)
+_target(
+    "symmetric_mixture",
+    targets.GaussianMixture.symmetric,
+    "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2, whose population MMD^2 landscape has no spurious local minima "
+    "(Alon, Globerson & Wiesel 2021, arXiv:2110.13452); has a score",
+    _mixture_centres_of,
+)
 _target("two_moons", targets.TwoMoons, "two interleaving half circles plus Gaussian noise (2-D, samples only)")
 _target("rings", targets.Rings, "concentric circles of the given radii plus Gaussian noise (2-D, samples only)")
 _target("checkerboard", targets.Checkerboard, "uniform on the black squares of a size x size board (2-D, samples only)")
 _target("spiral", targets.Spiral, "an Archimedean spiral plus Gaussian noise (2-D, samples only)")
-TARGETS.add("npy", _load_npy, "samples from an (M, d) array in a .npy file (path relative to the config file)",
-            finish=lambda ctx, samples, table, where: ResolvedTarget(samples))
+TARGETS.add(
+    "npy",
+    _load_npy,
+    "samples from an (M, d) array in a .npy file (path relative to the config file)",
+    finish=lambda ctx, samples, table, where: ResolvedTarget(samples),
+)
 
 _initial_sample = INITIALS.call(targets.Gaussian.sample, bound=("self",))
-INITIALS.add("gaussian", targets.Gaussian, "n particles from N(mean, covariance) (or std^2 I), key fold_in(key, 1)",
-             converters={"mean": ORIGIN, "covariance": ISOTROPIC}, also=(_initial_sample,),
-             finish=lambda ctx, gaussian, table, where: _initial_sample(ctx, table, where, {"self": gaussian}))
+INITIALS.add(
+    "gaussian",
+    targets.Gaussian,
+    "n particles from N(mean, covariance) (or std^2 I), key fold_in(key, 1)",
+    converters={"mean": ORIGIN, "covariance": ISOTROPIC},
+    also=(_initial_sample,),
+    finish=lambda ctx, gaussian, table, where: _initial_sample(ctx, table, where, {"self": gaussian}),
+)
 INITIALS.add("npy", _load_npy, "particles from an (N, d) array in a .npy file (path relative to the config file)")
 INITIALS.add("affine", parametric.AffineGenerator, "generator x = matrix z + offset, for parametric flows")
-INITIALS.add("mlp", parametric.MLPGenerator, "MLP generator R^latent_dim -> R^d, random initial weights (key fold_in(key, 1))")
-INITIALS.add("mixture_means", parametric.GaussianMixtureGenerator, "mixture generator: trainable means, fixed scale",
-             converters={"means": RANDOM_POINTS})
-INITIALS.add("symmetric_mixture", parametric.SymmetricMixtureGenerator,
-             "generator of N(theta, scale^2 I)/2 + N(-theta, scale^2 I)/2: trainable theta")
+INITIALS.add(
+    "mlp", parametric.MLPGenerator, "MLP generator R^latent_dim -> R^d, random initial weights (key fold_in(key, 1))"
+)
+INITIALS.add(
+    "mixture_means",
+    parametric.GaussianMixtureGenerator,
+    "mixture generator: trainable means, fixed scale",
+    converters={"means": RANDOM_POINTS},
+)
+INITIALS.add(
+    "symmetric_mixture",
+    parametric.SymmetricMixtureGenerator,
+    "generator of N(theta, scale^2 I)/2 + N(-theta, scale^2 I)/2: trainable theta",
+)
 
 # ---------------------------------------------------------------- kernels
 
@@ -356,40 +417,92 @@ KERNELS.add("gaussian", kernels.GaussianKernel, "exp(-|x-y|^2 / (2 bandwidth^2))
 KERNELS.add("laplace", kernels.LaplaceKernel, "exp(-|x-y| / bandwidth)")
 KERNELS.add("imq", kernels.IMQKernel, "(scale^2 + |x-y|^2)^exponent, exponent < 0: heavy tails")
 KERNELS.add("energy", kernels.EnergyKernel, "Riesz kernel -|x-y|^exponent, 0 < exponent < 2 (1: energy distance)")
-KERNELS.add("gaussian_sum", kernels.SumKernel.gaussians, "equal-weight sum of Gaussian kernels, one per bandwidth",
-            converters={"bandwidths": BANDWIDTHS})
-KERNELS.add("sum", kernels.SumKernel, "weighted sum of radial kernels (a list of kernel tables)", converters={"kernels": KERNEL_TABLES})
-KERNELS.add("network", kernels.NetworkKernel, "kernel of a mean-field network of sub-networks on fixed inputs (Arbel et al. 2019, app. G.1)")
+KERNELS.add(
+    "gaussian_sum",
+    kernels.SumKernel.gaussians,
+    "equal-weight sum of Gaussian kernels, one per bandwidth",
+    converters={"bandwidths": BANDWIDTHS},
+)
+KERNELS.add(
+    "sum",
+    kernels.SumKernel,
+    "weighted sum of radial kernels (a list of kernel tables)",
+    converters={"kernels": KERNEL_TABLES},
+)
+KERNELS.add(
+    "network",
+    kernels.NetworkKernel,
+    "kernel of a mean-field network of sub-networks on fixed inputs (Arbel et al. 2019, app. G.1)",
+)
 
 SCHEDULES.add("constant", particle.ConstantSchedule, "beta(t) = value")
 SCHEDULES.add("step_decay", particle.StepDecaySchedule, "beta(t) = initial * factor^floor(t / every)")
-SCHEDULES.add("piecewise", particle.PiecewiseConstantSchedule, "beta(t) = values[i] between boundaries[i-1] and boundaries[i]")
+SCHEDULES.add(
+    "piecewise", particle.PiecewiseConstantSchedule, "beta(t) = values[i] between boundaries[i-1] and boundaries[i]"
+)
 
 BACKENDS.add("auto", kernels.AutoSums, "exact sums, dense up to dense_limit = N M, blocked above (the default)")
 BACKENDS.add("dense", kernels.DenseSums, "exact sums through the full (N, M) matrix")
 BACKENDS.add("blocked", kernels.BlockedSums, "exact sums streamed through row_block x col_block tiles")
-BACKENDS.add("sliced", kernels.SlicedRieszApproximation, "sliced approximation of Riesz-kernel sums (key fold_in(key, 7))")
+BACKENDS.add(
+    "sliced", kernels.SlicedRieszApproximation, "sliced approximation of Riesz-kernel sums (key fold_in(key, 7))"
+)
 BACKENDS.add("features", kernels.RandomFeatureApproximation, "random-feature approximation (key fold_in(key, 7))")
 
 # ---------------------------------------------------------------- flows
 
 FLOWS.add("mmd", particle.MMDFlow, "MMD gradient flow of particles, dx/dt = -grad f (Arbel et al. 2019)")
-FLOWS.add("noisy_mmd", particle.NoiseInjectedMMDFlow, "noise-injected MMD flow: GD on grad f(x + beta(t) u) (Arbel et al. 2019)")
-FLOWS.add("diffusion_mmd", particle.DiffusionMMDFlow, "MMD flow SDE dX = -grad f dt + sqrt(2 beta(t)) dW; fixed-step diffrax solver")
-FLOWS.add("sobolev", particle.KernelSobolevFlow, "kernel Sobolev descent (Mroueh et al. 2019); solver \"dense\" (Cholesky) or \"cg\"")
-FLOWS.add("langevin", particle.LangevinFlow, "overdamped Langevin SDE dX = grad log p dt + sqrt(2) dW (target with a density)",
-          context={"target": DENSITY})
-FLOWS.add("svgd", particle.SVGDFlow, "Stein variational gradient descent (Liu & Wang 2016; target with a density)",
-          context={"target": DENSITY})
-FLOWS.add("ksd", particle.KSDFlow, "kernel Stein discrepancy descent (Korba et al. 2021; target with a density)",
-          context={"target": DENSITY})
-FLOWS.add("sliced_wasserstein", particle.SlicedWassersteinFlow, "sliced Wasserstein flow over random directions (key fold_in(key, 4))")
+FLOWS.add(
+    "noisy_mmd",
+    particle.NoiseInjectedMMDFlow,
+    "noise-injected MMD flow: GD on grad f(x + beta(t) u) (Arbel et al. 2019)",
+)
+FLOWS.add(
+    "diffusion_mmd",
+    particle.DiffusionMMDFlow,
+    "MMD flow SDE dX = -grad f dt + sqrt(2 beta(t)) dW; fixed-step diffrax solver",
+)
+FLOWS.add(
+    "sobolev",
+    particle.KernelSobolevFlow,
+    'kernel Sobolev descent (Mroueh et al. 2019); solver "dense" (Cholesky) or "cg"',
+)
+FLOWS.add(
+    "langevin",
+    particle.LangevinFlow,
+    "overdamped Langevin SDE dX = grad log p dt + sqrt(2) dW (target with a density)",
+    context={"target": DENSITY},
+)
+FLOWS.add(
+    "svgd",
+    particle.SVGDFlow,
+    "Stein variational gradient descent (Liu & Wang 2016; target with a density)",
+    context={"target": DENSITY},
+)
+FLOWS.add(
+    "ksd",
+    particle.KSDFlow,
+    "kernel Stein discrepancy descent (Korba et al. 2021; target with a density)",
+    context={"target": DENSITY},
+)
+FLOWS.add(
+    "sliced_wasserstein",
+    particle.SlicedWassersteinFlow,
+    "sliced Wasserstein flow over random directions (key fold_in(key, 4))",
+)
 FLOWS.add("sinkhorn", particle.SinkhornFlow, "Sinkhorn divergence flow (Feydy et al. 2019; ott-jax)")
-FLOWS.add("parametric_mmd", parametric.ParametricMMDFlow,
-          "MMD flow of a generator's parameters (an `initial` generator); population = true: the exact Gaussian target",
-          context={"target": POPULATION})
-FLOWS.add("pkgf", parametric.PKGF, "parametric kernel gradient flow: natural gradient in the RKHS metric (Mroueh & Nguyen 2021)",
-          context={"target": POPULATION})
+FLOWS.add(
+    "parametric_mmd",
+    parametric.ParametricMMDFlow,
+    "MMD flow of a generator's parameters (an `initial` generator); population = true: the exact Gaussian target",
+    context={"target": POPULATION},
+)
+FLOWS.add(
+    "pkgf",
+    parametric.PKGF,
+    "parametric kernel gradient flow: natural gradient in the RKHS metric (Mroueh & Nguyen 2021)",
+    context={"target": POPULATION},
+)
 
 # ---------------------------------------------------------------- solvers
 
@@ -426,21 +539,48 @@ for _name, _cls, _text in [
 ]:
     SOLVERS.add(_name, _cls, _text, also=(SIMULATE,), finish=_integrate)
 
-SOLVERS.add("gd", GradientDescent, "gradient descent x <- x + step * v(x), the discrete scheme GAN training runs (or an optax optimizer)",
-            finish=_step)
-SOLVERS.add("sgd", GradientDescent, "optax SGD fed -v as the gradient; one iteration per `step` of time",
-            parts={"optimizer": optax.sgd}, finish=_step)
-SOLVERS.add("adam", GradientDescent, "optax Adam fed -v as the gradient; one iteration per `step` of time",
-            parts={"optimizer": optax.adam}, finish=_step)
-SOLVERS.add("mmd_gan", games.MMDGAN, "MMD GAN game: critic ascent, then a generator step (a parametric flow)", finish=_step)
-SOLVERS.add("wgan_gp", games.WGANGP, "WGAN-GP game: Wasserstein critic with a gradient penalty (a parametric flow)", finish=_step)
-SOLVERS.add("js_gan", games.JSGAN, "the original GAN game V(D, G), non-saturating or minimax (a parametric flow)", finish=_step)
+SOLVERS.add(
+    "gd",
+    GradientDescent,
+    "gradient descent x <- x + step * v(x), the discrete scheme GAN training runs (or an optax optimizer)",
+    finish=_step,
+)
+SOLVERS.add(
+    "sgd",
+    GradientDescent,
+    "optax SGD fed -v as the gradient; one iteration per `step` of time",
+    parts={"optimizer": optax.sgd},
+    finish=_step,
+)
+SOLVERS.add(
+    "adam",
+    GradientDescent,
+    "optax Adam fed -v as the gradient; one iteration per `step` of time",
+    parts={"optimizer": optax.adam},
+    finish=_step,
+)
+SOLVERS.add(
+    "mmd_gan", games.MMDGAN, "MMD GAN game: critic ascent, then a generator step (a parametric flow)", finish=_step
+)
+SOLVERS.add(
+    "wgan_gp",
+    games.WGANGP,
+    "WGAN-GP game: Wasserstein critic with a gradient penalty (a parametric flow)",
+    finish=_step,
+)
+SOLVERS.add(
+    "js_gan", games.JSGAN, "the original GAN game V(D, G), non-saturating or minimax (a parametric flow)", finish=_step
+)
 
 CONTROLLERS.add("pid", diffrax.PIDController, "adaptive steps from the solver's error estimate (rtol, atol)")
 CONTROLLERS.add("constant", diffrax.ConstantStepSize, "the fixed step dt0")
 OPTIMIZERS.add("sgd", optax.sgd, "stochastic gradient descent, optional momentum (optax)")
 OPTIMIZERS.add("adam", optax.adam, "Adam (optax)")
-CRITICS.add("random_features", games.RandomFeatureCritic, "linear critic on random Fourier features of a Gaussian kernel (key fold_in(key, 5))")
+CRITICS.add(
+    "random_features",
+    games.RandomFeatureCritic,
+    "linear critic on random Fourier features of a Gaussian kernel (key fold_in(key, 5))",
+)
 CRITICS.add("mlp", games.MLPCritic, "MLP critic (key fold_in(key, 5))")
 
 # ---------------------------------------------------------------- diagnostics
@@ -449,12 +589,22 @@ DIAGNOSTICS.add("mmd2", diag.MMD2, "MMD^2 to the target (kernel: the run's, or a
 DIAGNOSTICS.add("mmd2_multiscale", diag.MMD2.multiscale, "MMD^2 under Gaussians at factors x the median distance")
 DIAGNOSTICS.add("energy_distance", diag.EnergyDistance, "energy distance to the target")
 DIAGNOSTICS.add("sinkhorn", diag.SinkhornDivergence, "Sinkhorn divergence S_eps (squared Euclidean cost, ott-jax)")
-DIAGNOSTICS.add("w2", diag.Wasserstein2, "2-Wasserstein distance from the entropic plan at small relative epsilon (ott-jax)")
-DIAGNOSTICS.add("sliced_w2", diag.SlicedWasserstein, "sliced 2-Wasserstein distance over random directions (key fold_in(key, 3))")
-DIAGNOSTICS.add("gaussian_w2", diag.GaussianW2, "closed-form W2 between the particles' Gaussian fit and a Gaussian target")
+DIAGNOSTICS.add(
+    "w2", diag.Wasserstein2, "2-Wasserstein distance from the entropic plan at small relative epsilon (ott-jax)"
+)
+DIAGNOSTICS.add(
+    "sliced_w2", diag.SlicedWasserstein, "sliced 2-Wasserstein distance over random directions (key fold_in(key, 3))"
+)
+DIAGNOSTICS.add(
+    "gaussian_w2", diag.GaussianW2, "closed-form W2 between the particles' Gaussian fit and a Gaussian target"
+)
 DIAGNOSTICS.add("gaussian_kl", diag.GaussianKL, "closed-form KL(particles' Gaussian fit || Gaussian target)")
-DIAGNOSTICS.add("gaussian_mmd2", diag.GaussianMMD2, "closed-form MMD^2 between the particles' Gaussian fit and a Gaussian target")
+DIAGNOSTICS.add(
+    "gaussian_mmd2", diag.GaussianMMD2, "closed-form MMD^2 between the particles' Gaussian fit and a Gaussian target"
+)
 DIAGNOSTICS.add("velocity_norm", diag.VelocityNorm, "RMS speed of the particles")
-DIAGNOSTICS.add("relative_dissipation_residual", diag.RelativeDissipationResidual, "|dF/dt + D| / D by autodiff (gradient flows)")
+DIAGNOSTICS.add(
+    "relative_dissipation_residual", diag.RelativeDissipationResidual, "|dF/dt + D| / D by autodiff (gradient flows)"
+)
 DIAGNOSTICS.add("mode_coverage", diag.ModeCoverage, "fraction of modes holding at least min_share of the particles")
 DIAGNOSTICS.add("mode_mass", diag.ModeMass, "share of the particles at each mode")

@@ -197,8 +197,9 @@ class Call:
                 add({name: Key(name, parameter.default, self.make)})
         return keys
 
-    def arguments(self, ctx: RunContext, table: Mapping[str, Any], where: str,
-                  given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def arguments(
+        self, ctx: RunContext, table: Mapping[str, Any], where: str, given: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The keyword arguments for `make`: `given` (the `bound` parameters), the run's, and the
         config's (converted); a key the table leaves out is left to Python's default."""
         keys = self.keys()
@@ -218,17 +219,20 @@ class Call:
                     arguments[name] = converter.convert(ctx, table.get(name), table, path)
                 elif name in table:
                     value = table[name]  # a config array for a tuple-valued parameter is a tuple
-                    arguments[name] = tuple(value) if isinstance(key.default, tuple) and isinstance(value, list) else value
+                    arguments[name] = (
+                        tuple(value) if isinstance(key.default, tuple) and isinstance(value, list) else value
+                    )
         return arguments
 
-    def __call__(self, ctx: RunContext, table: Mapping[str, Any], where: str,
-                 given: Mapping[str, Any] | None = None) -> Any:
+    def __call__(
+        self, ctx: RunContext, table: Mapping[str, Any], where: str, given: Mapping[str, Any] | None = None
+    ) -> Any:
         return self.make(**self.arguments(ctx, table, where, given))
 
 
-def owner(make: Callable) -> type:
-    """The class an entry makes: `make` itself, or the class of a classmethod."""
-    return make if inspect.isclass(make) else make.__self__
+def owner(make: Callable) -> Callable:
+    """What an entry makes: the class of a classmethod, else `make` itself (a class or function)."""
+    return make.__self__ if inspect.ismethod(make) and inspect.isclass(make.__self__) else make
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +268,8 @@ class Entry:
 
 
 def _check_type(path: str, value: Any, default: Any) -> None:
-    """The config type check a key's Python default implies: booleans are not numbers."""
+    """The config type check a key's Python default implies: a bool where the default is one, and
+    booleans are not numbers (any other value is the Python API's to check)."""
     if value is None or default is None or default is REQUIRED:
         return
     if isinstance(default, bool):
@@ -272,7 +277,7 @@ def _check_type(path: str, value: Any, default: Any) -> None:
             check_bool(path, value)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-    elif isinstance(default, numbers.Real) and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+    elif isinstance(default, numbers.Real) and isinstance(value, bool):
         raise ConfigError(f"`{path}` must be a number, got {value!r}.")
 
 
@@ -282,17 +287,30 @@ class Registry:
     `context` and `converters` (by parameter name) apply to every entry of the registry whose
     callable has that parameter, unless the entry gives its own."""
 
-    def __init__(self, kind: str, description: str, *, context: Mapping[str, FromRun] | None = None,
-                 converters: Mapping[str, Converter] | None = None):
+    def __init__(
+        self,
+        kind: str,
+        description: str,
+        *,
+        context: Mapping[str, FromRun] | None = None,
+        converters: Mapping[str, Converter] | None = None,
+    ):
         self.kind = kind
         self.description = description
         self.context = dict(context or {})
         self.converters = dict(converters or {})
         self._entries: dict[str, Entry] = {}
 
-    def call(self, make: Callable, *, context: Mapping[str, FromRun] | None = None,
-             converters: Mapping[str, Converter] | None = None, parts: Mapping[str, Callable] | None = None,
-             bound: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> Call:
+    def call(
+        self,
+        make: Callable,
+        *,
+        context: Mapping[str, FromRun] | None = None,
+        converters: Mapping[str, Converter] | None = None,
+        parts: Mapping[str, Callable] | None = None,
+        bound: tuple[str, ...] = (),
+        only: tuple[str, ...] | None = None,
+    ) -> Call:
         """A `Call` of `make` with this registry's context and converters under the given ones."""
         return Call(
             make,
@@ -303,8 +321,16 @@ class Registry:
             only=only,
         )
 
-    def add(self, name: str, make: Callable, description: str, *, also: tuple[Call, ...] = (),
-            finish: Callable | None = None, **call_options) -> Entry:
+    def add(
+        self,
+        name: str,
+        make: Callable,
+        description: str,
+        *,
+        also: tuple[Call, ...] = (),
+        finish: Callable | None = None,
+        **call_options,
+    ) -> Entry:
         """Register `make` under `name` (keyword options as for `call`)."""
         if name in self._entries:
             raise ValueError(f"a {self.kind} named {name!r} is already registered.")
@@ -325,7 +351,9 @@ class Registry:
     def entry(self, name: Any, where: str) -> Entry:
         """The entry called `name`; `where` is the config key it came from (for the error)."""
         if not isinstance(name, str) or name not in self._entries:
-            raise ConfigError(f"`{where}` = {name!r} is not a known {self.kind}; valid choices: {', '.join(self.names())}.")
+            raise ConfigError(
+                f"`{where}` = {name!r} is not a known {self.kind}; valid choices: {', '.join(self.names())}."
+            )
         return self._entries[name]
 
     def fill_defaults(self, table: Any) -> None:
@@ -338,7 +366,9 @@ class Registry:
                 table[name] = list(key.default) if isinstance(key.default, tuple) else key.default
             nested = key.converter.tables if key.converter is not None else None
             if nested is not None:
-                for value in table[name] if key.converter.many and isinstance(table.get(name), list) else [table.get(name)]:
+                for value in (
+                    table[name] if key.converter.many and isinstance(table.get(name), list) else [table.get(name)]
+                ):
                     nested.fill_defaults(value)
 
     def build(self, ctx: RunContext, table: Any, where: str) -> Any:
@@ -353,10 +383,14 @@ class Registry:
         for name in params:
             if name not in expected:
                 valid = ", ".join(["kind", *expected])
-                raise ConfigError(f"`{where}.{name}` is not a parameter of {self.kind} {entry.name!r}; valid keys: {valid}.")
+                raise ConfigError(
+                    f"`{where}.{name}` is not a parameter of {self.kind} {entry.name!r}; valid keys: {valid}."
+                )
         for name, key in expected.items():
             if key.default is REQUIRED and name not in params:
-                raise ConfigError(f"`{where}.{name}` is required for {self.kind} {entry.name!r} ({entry.signature_text()}).")
+                raise ConfigError(
+                    f"`{where}.{name}` is required for {self.kind} {entry.name!r} ({entry.signature_text()})."
+                )
             if name in params and key.converter is None:
                 _check_type(f"{where}.{name}", params[name], key.default)
         try:
