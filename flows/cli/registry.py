@@ -142,6 +142,15 @@ class Key:
     converter: Converter | None = None
     reader: FromRun | Converter | None = None
 
+    def takes_bool(self) -> bool:
+        """Whether the key may be true or false: its default is a bool, or its Python parameter's
+        annotation names one."""
+        if isinstance(self.default, bool):
+            return True
+        if self.source is None:
+            return False
+        return "bool" in str(inspect.signature(self.source).parameters[self.name].annotation)
+
 
 def _config_only(keys: Mapping[str, Any], reader) -> dict[str, Key]:
     return {name: Key(name, default, reader=reader) for name, default in keys.items()}
@@ -267,18 +276,17 @@ class Entry:
         return made if self.finish is None else self.finish(ctx, made, table, where)
 
 
-def _check_type(path: str, value: Any, default: Any) -> None:
-    """The config type check a key's Python default implies: a bool where the default is one, and
-    booleans are not numbers (any other value is the Python API's to check)."""
-    if value is None or default is None or default is REQUIRED:
-        return
-    if isinstance(default, bool):
+def _check_type(path: str, value: Any, key: Key) -> None:
+    """The config type checks a key's Python parameter implies: a bool where its default is one,
+    and no bool where it takes none (booleans are not numbers); any other value is the Python
+    API's to check."""
+    if isinstance(key.default, bool):
         try:
             check_bool(path, value)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-    elif isinstance(default, numbers.Real) and isinstance(value, bool):
-        raise ConfigError(f"`{path}` must be a number, got {value!r}.")
+    elif isinstance(value, bool) and not key.takes_bool():
+        raise ConfigError(f"`{path}` must not be true or false (booleans are not numbers), got {value!r}.")
 
 
 class Registry:
@@ -391,8 +399,8 @@ class Registry:
                 raise ConfigError(
                     f"`{where}.{name}` is required for {self.kind} {entry.name!r} ({entry.signature_text()})."
                 )
-            if name in params and key.converter is None:
-                _check_type(f"{where}.{name}", params[name], key.default)
+            if name in params:
+                _check_type(f"{where}.{name}", params[name], key)
         try:
             return entry.build(ctx, params, where)
         except ConfigError:

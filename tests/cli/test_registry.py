@@ -296,7 +296,9 @@ def test_population_mode_passes_the_exact_gaussian():
     [
         (
             {"flow": {"kind": "sinkhorn", "epsilon": 0.1, "max_iterations": True}},
-            r"`flow.max_iterations` must be a number, got True",
+            r"`flow.max_iterations` must not be true or false"),
+        ({"flow": {"kind": "noisy_mmd", "noise": True}}, r"`flow.noise` must not be true or false"),
+        ({"kernel": {"kind": "gaussian", "bandwidth": False}}, r"`kernel.bandwidth` must not be true or false",
         ),
         (
             {"flow": {"kind": "sliced_wasserstein", "n_projections": 8, "resample": 1}},
