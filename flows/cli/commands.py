@@ -3,7 +3,7 @@
     flows run CONFIG.toml --out DIR [--resume]   simulate a config, write results to DIR
     flows animate RUN_DIR [--format gif|mp4]     (re)draw a finished run's animation
     flows compare RUN_DIR RUN_DIR ... --out DIR  one convergence plot and one table for several runs
-    flows list                                   the kernels, flows, targets, solvers, diagnostics
+    flows list [SECTION]                         the targets, kernels, flows, solvers, diagnostics, ...
 
 A bad config stops with an error naming the key, the bad value and the valid choices (exit
 status 2) before anything runs.
@@ -25,7 +25,7 @@ from ..analysis.rates import fit_rate
 from ..core.simulate import FlowDivergedError
 from ..export.plots import plot_convergence
 from . import config as config_module
-from . import registry
+from .entries import ALL
 from .registry import ConfigError
 from .runner import animate, execute, load_run
 
@@ -90,12 +90,19 @@ def _write_summary(rows: dict[str, dict], path: Path) -> None:
 
 
 def _cmd_list(options) -> int:
-    for section, reg in registry.ALL.items():
+    for section, reg in ALL.items():
         if options.section and section != options.section:
             continue
         print(f"{section}: {reg.description}")
+        converters = {}
         for entry in reg:
             print(f"  {entry.signature_text():<48} {entry.description}")
+            for name, key in entry.keys().items():
+                if key.converter is not None:
+                    converters.setdefault((name, key.converter.name), key.converter)
+        for (name, _), converter in sorted(converters.items()):
+            unset = f"; left out: {converter.unset}" if converter.unset else ""
+            print(f"    `{name}`: {converter.accepts}{unset}")
         print()
     return 0
 
@@ -127,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     comp.set_defaults(handler=_cmd_compare)
 
     lst = commands.add_parser("list", help="the kernels, flows, targets, solvers and diagnostics a config may name")
-    lst.add_argument("section", nargs="?", choices=list(registry.ALL))
+    lst.add_argument("section", nargs="?", choices=list(ALL))
     lst.set_defaults(handler=_cmd_list)
     return main
 

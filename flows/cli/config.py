@@ -25,8 +25,7 @@ kind = "mmd"
 
 [solver]                       # flows list: solvers (diffrax or discrete)
 kind = "tsit5"
-rtol = 1e-4
-atol = 1e-6
+stepsize_controller = { kind = "pid", rtol = 1e-4, atol = 1e-6 }
 
 [time]
 t0 = 0.0
@@ -52,8 +51,9 @@ projection = "pca"             # for d > 2: "pca" (fitted on the target) or two 
 diagnostic = "mmd2"            # the curve beside the particles
 ```
 
-`resolve` fills in every default, so the resolved config written beside a run's results
-describes it completely and runs again as it is. Every error is a `ConfigError` naming the key,
+Each table's keys are the named class's constructor parameters with its own defaults
+(`flows.cli.registry`). `resolve` fills in every default, nested tables' too, so the resolved
+config written beside a run's results describes it completely and runs again as it is. Every error is a `ConfigError` naming the key,
 the bad value and the valid choices.
 """
 
@@ -64,7 +64,6 @@ import dataclasses
 import hashlib
 import inspect
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -79,21 +78,14 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
+from .._checks import check_bool, check_int, check_positive_int
 from .._trees import cast_floats
+from ..core.simulate import simulate
 from ..core.solvers import AbstractDiscreteSolver
-from ..core.time_grid import discrete_save_steps, ode_save_times
+from ..core.time_grid import DEFAULT_SAVES, check_interval, discrete_save_steps, ode_save_times
 from ..parametric.base import AbstractParametricFlow
-from . import entries  # noqa: F401  (registers the built-in entries)
-from .registry import (
-    DIAGNOSTICS,
-    FLOWS,
-    INITIALS,
-    KERNELS,
-    SOLVERS,
-    TARGETS,
-    ConfigError,
-    RunContext,
-)
+from .entries import DIAGNOSTICS, FLOWS, INITIALS, KERNELS, SOLVERS, TARGETS
+from .registry import ConfigError, RunContext
 
 DEFAULTS: dict[str, Any] = {
     "name": "run",
@@ -102,7 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "kernel": {"kind": "gaussian", "bandwidth": "median"},
     "flow": {"kind": "mmd"},
     "solver": {"kind": "tsit5"},
-    "time": {"t0": 0.0, "saves": 101},
+    "time": {"t0": inspect.signature(simulate).parameters["t0"].default, "saves": DEFAULT_SAVES},
     "diagnostics": {},
     "checkpoint": {"every": 10},
     "output": {
@@ -160,26 +152,22 @@ def resolve(config: Mapping[str, Any]) -> dict:
     _check_top(resolved)
     resolved["diagnostics"] = _diagnostic_tables(resolved["diagnostics"])
     for section, reg in (("target", TARGETS), ("initial", INITIALS), ("kernel", KERNELS), ("flow", FLOWS), ("solver", SOLVERS)):
-        _fill_defaults(resolved[section], reg)
+        reg.fill_defaults(resolved[section])
     for table in resolved["diagnostics"].values():
-        _fill_defaults(table, DIAGNOSTICS)
+        DIAGNOSTICS.fill_defaults(table)
     return resolved
 
 
-def _fill_defaults(table, reg) -> None:
-    """Add the builder's default for every parameter the table leaves out (invalid tables are
-    left for `build` to report)."""
-    if not isinstance(table, dict) or not isinstance(table.get("kind"), str) or table["kind"] not in reg:
-        return
-    for name, parameter in reg.entry(table["kind"], "").parameters().items():
-        if name not in table and parameter.default is not inspect.Parameter.empty:
-            default = parameter.default
-            table[name] = list(default) if isinstance(default, tuple) else default
+def _checked(check, *args):
+    """Run a `flows._checks` check; its `ValueError` becomes a `ConfigError`."""
+    try:
+        return check(*args)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _check_top(c: dict) -> None:
-    if not isinstance(c["seed"], int) or isinstance(c["seed"], bool) or c["seed"] < 0:
-        raise ConfigError(f"`seed` must be a non-negative integer, got {c['seed']!r}.")
+    _checked(check_int, "seed", c["seed"], 0)
     if c["dtype"] not in _DTYPES:
         raise ConfigError(f"`dtype` = {c['dtype']!r} is not valid; valid choices: {', '.join(_DTYPES)}.")
     time = c["time"]
@@ -188,18 +176,14 @@ def _check_top(c: dict) -> None:
             raise ConfigError(f"`time.{key}` is not a time key; valid keys: {', '.join(sorted(_TIME_KEYS))}.")
     if "t1" not in time:
         raise ConfigError("`time.t1` is missing: the end time of the run.")
-    for key in ("t0", "t1"):
-        if isinstance(time[key], bool) or not isinstance(time[key], (int, float)) or not math.isfinite(time[key]):
-            raise ConfigError(f"`time.{key}` must be a finite number, got {time[key]!r}.")
-    if not time["t1"] > time["t0"]:
-        raise ConfigError(f"`time.t1` = {time['t1']!r} must be greater than `time.t0` = {time['t0']!r}.")
-    if isinstance(time["saves"], bool) or not isinstance(time["saves"], int) or time["saves"] < 2:
-        raise ConfigError(f"`time.saves` must be an integer >= 2, got {time['saves']!r}.")
-    every = c["checkpoint"].get("every")
+    try:
+        check_interval(time["t0"], time["t1"])  # simulate's rule: finite numbers (not booleans), t1 > t0
+    except ValueError as error:
+        raise ConfigError(f"`time`: {error}") from None
+    _checked(check_int, "time.saves", time["saves"], 2)
     if set(c["checkpoint"]) != {"every"}:
         raise ConfigError(f"`checkpoint` takes one key, `every`; got {sorted(c['checkpoint'])}.")
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ConfigError(f"`checkpoint.every` must be a positive integer (saved times per checkpoint), got {every!r}.")
+    _checked(check_positive_int, "checkpoint.every", c["checkpoint"]["every"])
     out = c["output"]
     for key in out:
         if key not in DEFAULTS["output"]:
@@ -207,19 +191,17 @@ def _check_top(c: dict) -> None:
     if out["animation"] not in _ANIMATIONS:
         raise ConfigError(f"`output.animation` = {out['animation']!r} is not valid; valid choices: \"gif\", \"mp4\", false.")
     for key in ("fps", "dpi"):
-        if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
-            raise ConfigError(f"`output.{key}` must be a positive integer, got {out[key]!r}.")
-    if out["frames"] is not None and (isinstance(out["frames"], bool) or not isinstance(out["frames"], int) or out["frames"] < 1):
-        raise ConfigError(f"`output.frames` must be a positive integer (or left out: every saved time), got {out['frames']!r}.")
+        _checked(check_positive_int, f"output.{key}", out[key])
+    if out["frames"] is not None:
+        _checked(check_positive_int, "output.frames", out["frames"])
     size = out["size"]
-    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in size)):
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in size)):
         raise ConfigError(f"`output.size` must be [width, height] in inches, got {size!r}.")
     for key in ("witness", "arrows"):
-        if not isinstance(out[key], bool):
-            raise ConfigError(f"`output.{key}` must be true or false, got {out[key]!r}.")
+        _checked(check_bool, f"output.{key}", out[key])
     projection = out["projection"]
     if projection != "pca" and not (
-        isinstance(projection, list) and len(projection) == 2 and all(isinstance(i, int) for i in projection)
+        isinstance(projection, list) and len(projection) == 2 and all(isinstance(i, int) and not isinstance(i, bool) for i in projection)
     ):
         raise ConfigError(f"`output.projection` = {projection!r} is not valid; valid: \"pca\" or two coordinates [i, j].")
 

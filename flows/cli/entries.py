@@ -1,496 +1,610 @@
-"""The registry entries for what `flows` has: targets, initial states, kernels, flows, solvers,
-diagnostics. Each is a few lines that turn config keys into the library's objects; the builders'
-signatures are the config schema (see `flows.registry`).
+"""The registries and their entries: every target, initial state, kernel, flow, solver and
+diagnostic of `flows` a config may name, each one line naming its class (see `flows.cli.registry`
+for how a signature becomes the config schema).
+
+Below the registries: what the run supplies (`FromRun`), the named config-only conveniences
+(`Converter`), then the entries.
 """
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
+from typing import Any
 
 import diffrax
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
 from .. import diagnostics as diag
-from .. import targets
+from .. import games, kernels, parametric, particle, targets
+from .._checks import check_points, check_positive, check_positive_int
+from ..core.simulate import simulate
 from ..core.solvers import GradientDescent
-from ..games.critics import MLPCritic, RandomFeatureCritic
-from ..games.mmd_gan import MMDGAN
-from ..kernels.bandwidth import median_bandwidth
-from ..kernels.radial import (
-    EnergyKernel,
-    GaussianKernel,
-    IMQKernel,
-    LaplaceKernel,
-    SumKernel,
+from ..diagnostics.discrepancy import MULTISCALE_FACTORS
+from ..kernels import median_bandwidth
+from .registry import ConfigError, Converter, FromRun, Registry, ResolvedTarget, from_run, owner, sibling
+
+# ---------------------------------------------------------------- what the run supplies
+
+
+def _key(purpose: int) -> FromRun:
+    return from_run(lambda ctx: ctx.subkey(purpose))
+
+
+TARGET_SAMPLES = from_run(lambda ctx: ctx.target_samples)
+TARGET_DIM = from_run(lambda ctx: ctx.target_samples.shape[1])
+RUN_DTYPE = from_run(lambda ctx: ctx.target_samples.dtype)
+RUN_KERNEL = from_run(lambda ctx: ctx.kernel)
+INITIAL_STATE = from_run(lambda ctx: ctx.y0)
+RUN_FLOW = from_run(lambda ctx: ctx.flow)
+
+
+def _density(ctx, table, where) -> targets.AbstractTarget:
+    source = ctx.target.source
+    if not isinstance(source, targets.AbstractTarget) or not source.has_density:
+        raise ConfigError(
+            f"`{where}` needs the target's score: `target.kind` must be a target with a density "
+            "(a Gaussian or a Gaussian mixture; `flows list targets`)."
+        )
+    return source
+
+
+DENSITY = FromRun(_density)
+
+
+def _gaussian_moments(ctx, where) -> tuple[np.ndarray, np.ndarray]:
+    if ctx.target.mean is None:
+        raise ConfigError(f'`{where}` needs a Gaussian target (`target.kind = "gaussian"` or "low_rank_gaussian").')
+    return ctx.target.mean, ctx.target.cov
+
+
+GAUSSIAN_MEAN = FromRun(lambda ctx, table, where: _gaussian_moments(ctx, where)[0])
+GAUSSIAN_COV = FromRun(lambda ctx, table, where: _gaussian_moments(ctx, where)[1])
+
+
+def _population_or_samples(ctx, table, where):
+    """The target samples; with `population = true`, the exact Gaussian (population mode)."""
+    if not table.get("population", False):
+        return ctx.target_samples
+    mean, cov = _gaussian_moments(ctx, f"{where}.population")
+    return targets.GaussianTarget(mean, cov)
+
+
+POPULATION = FromRun(_population_or_samples, keys={"population": False})
+
+# ---------------------------------------------------------------- registries
+
+TARGETS = Registry("target", "the distribution the particles flow to", context={"key": _key(0)})
+INITIALS = Registry(
+    "initial state",
+    "where the particles (or a generator) start",
+    context={"key": _key(1), "dim": TARGET_DIM, "dtype": RUN_DTYPE},
 )
-from ..parametric.generators import (
-    AffineGenerator,
-    GaussianMixtureGenerator,
-    MLPGenerator,
+KERNELS = Registry("kernel", "the kernel of MMD-type flows and diagnostics")
+SCHEDULES = Registry("noise schedule", "the noise level beta(t) of the noisy MMD flows (`flow.noise`)")
+BACKENDS = Registry("backend", "how kernel sums are computed (`flow.backend`)", context={"key": _key(7)})
+FLOWS = Registry(
+    "flow",
+    "the vector field that moves the state",
+    context={"target": TARGET_SAMPLES, "kernel": RUN_KERNEL, "generator": INITIAL_STATE, "key": _key(4)},
 )
-from ..parametric.mmd import ParametricMMDFlow
-from ..parametric.pkgf import PKGF
-from ..particle.ksd import KSDFlow
-from ..particle.langevin import LangevinFlow
-from ..particle.mmd import MMDFlow
-from ..particle.noise_schedules import (
-    ConstantSchedule,
-    PiecewiseConstantSchedule,
-    StepDecaySchedule,
+CONTROLLERS = Registry("step-size controller", "how a diffrax solver picks its steps (`solver.stepsize_controller`)")
+OPTIMIZERS = Registry(
+    "optimizer", "optax optimizers fed -v as the gradient (`solver.optimizer`, the games' optimizers)"
 )
-from ..particle.noisy_mmd import DiffusionMMDFlow, NoiseInjectedMMDFlow
-from ..particle.sinkhorn import SinkhornFlow
-from ..particle.sliced_wasserstein import SlicedWassersteinFlow
-from ..particle.sobolev import KernelSobolevFlow
-from ..particle.svgd import SVGDFlow
-from ..targets import GaussianTarget
-from .registry import (
-    DIAGNOSTICS,
-    FLOWS,
-    INITIALS,
-    KERNELS,
-    SOLVERS,
-    TARGETS,
-    ConfigError,
-    ResolvedTarget,
+CRITICS = Registry(
+    "critic",
+    "the critic of a GAN game (`solver.critic`)",
+    context={"dim": TARGET_DIM, "key": _key(5), "dtype": RUN_DTYPE},
 )
+SOLVERS = Registry("solver", "how the flow is integrated (diffrax) or stepped (gradient descent, optax, GAN games)")
+DIAGNOSTICS = Registry(
+    "diagnostic",
+    "recorded at every saved time, inside the compiled loop",
+    context={"target": TARGET_SAMPLES, "flow": RUN_FLOW, "key": _key(3), "mean": GAUSSIAN_MEAN, "cov": GAUSSIAN_COV},
+)
+
+ALL: dict[str, Registry] = {
+    "targets": TARGETS,
+    "initial": INITIALS,
+    "kernels": KERNELS,
+    "flows": FLOWS,
+    "schedules": SCHEDULES,
+    "backends": BACKENDS,
+    "solvers": SOLVERS,
+    "controllers": CONTROLLERS,
+    "optimizers": OPTIMIZERS,
+    "critics": CRITICS,
+    "diagnostics": DIAGNOSTICS,
+}
+
+# ---------------------------------------------------------------- config-only conveniences
+
+
+def _number(where: str, value: Any) -> float:
+    """A config number: booleans are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"`{where}` must be a number, got {value!r}.")
+    return float(value)
+
+
+def _bandwidth(ctx, value, table, where):
+    if value == "median":
+        return median_bandwidth(ctx.target_samples)
+    if isinstance(value, str):
+        raise ValueError(f'`{where}` must be a positive number or "median", got {value!r}.')
+    return _number(where, value)
+
+
+MEDIAN_BANDWIDTH = Converter(
+    "median bandwidth", 'a positive number, or "median": the median distance between target samples', _bandwidth
+)
+
+
+def _bandwidths(ctx, value, table, where):
+    if value == "multiscale":
+        scale = median_bandwidth(ctx.target_samples)
+        return [float(c * scale) for c in MULTISCALE_FACTORS]
+    if not isinstance(value, list) or not value:
+        raise ValueError(f'`{where}` must be a non-empty list of bandwidths or "multiscale", got {value!r}.')
+    return [_bandwidth(ctx, v, table, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+BANDWIDTHS = Converter(
+    "bandwidth list",
+    'a list of bandwidths (numbers or "median"), or "multiscale": the median distance times '
+    + ", ".join(f"{c:g}" for c in MULTISCALE_FACTORS)
+    + " (as `MMD2.multiscale`)",
+    _bandwidths,
+)
+
+
+def _tables(registry: Registry):
+    def convert(ctx, value, table, where):
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"`{where}` must be a non-empty list of {registry.kind} tables, got {value!r}.")
+        return [registry.build(ctx, t, f"{where}[{i}]") for i, t in enumerate(value)]
+
+    return convert
+
+
+KERNEL_TABLES = Converter("kernel tables", "a list of kernel tables", _tables(KERNELS), tables=KERNELS, many=True)
+
+
+def _table(registry: Registry, *, optional: bool):
+    """A table of `registry` (or, when `optional`, None: Python's default)."""
+
+    def convert(ctx, value, table, where):
+        if value is None and optional:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError(f"`{where}` must be a {registry.kind} table {{kind = ..., ...}}, got {value!r}.")
+        return registry.build(ctx, value, where)
+
+    return convert
+
+
+def _table_or_value(registry: Registry):
+    """A table of `registry`; any other value is passed on as it is (the Python API checks it)."""
+
+    def convert(ctx, value, table, where):
+        return registry.build(ctx, value, where) if isinstance(value, dict) else value
+
+    return convert
+
+
+NOISE = Converter(
+    "noise level",
+    'a number, or a schedule table {kind = "constant" | "step_decay" | "piecewise", ...}',
+    _table_or_value(SCHEDULES),
+    tables=SCHEDULES,
+)
+BACKEND = Converter(
+    "backend",
+    'a name ("auto", "dense", "blocked", "sliced", "features"), or a backend table',
+    _table_or_value(BACKENDS),
+    tables=BACKENDS,
+)
+STEPSIZE_CONTROLLER = Converter(
+    "step-size controller",
+    'a controller table {kind = "pid", rtol, atol, ...} or {kind = "constant"}; none: `simulate`\'s default '
+    "(PID controller without dt0, constant step with it)",
+    _table(CONTROLLERS, optional=True),
+    tables=CONTROLLERS,
+)
+OPTIMIZER = Converter(
+    "optimizer",
+    'an optimizer table {kind = "sgd" | "adam", learning_rate, ...}',
+    _table(OPTIMIZERS, optional=True),
+    tables=OPTIMIZERS,
+)
+CRITIC = Converter(
+    "critic", 'a critic table {kind = "random_features" | "mlp", ...}', _table(CRITICS, optional=False), tables=CRITICS
+)
+
+
+def _run_kernel_or_table(ctx, value, table, where):
+    return ctx.kernel if value is None else _table(KERNELS, optional=False)(ctx, value, table, where)
+
+
+RUN_KERNEL_OR_TABLE = Converter(
+    "kernel", "a kernel table", _run_kernel_or_table, unset="the run's kernel", tables=KERNELS
+)
+
+
+def _target_centres(ctx, value, table, where):
+    if value is not None:
+        return np.asarray(value, dtype=float)
+    if ctx.target.centres is None:
+        raise ConfigError(f"`{where}` is needed (the mode centres): the target is not a mixture that knows them.")
+    return ctx.target.centres
+
+
+TARGET_CENTRES = Converter("centres", "a (k, d) array", _target_centres, unset="the mixture target's centres")
+
+
+def _origin(ctx, value, table, where):
+    return np.zeros(ctx.target_samples.shape[1]) if value is None else value
+
+
+ORIGIN = Converter("mean", "a (d,) array", _origin, unset="the origin of the target's space")
+
+
+def _isotropic(ctx, value, table, where):
+    """`std` given: std^2 I in the dimension of `mean` (or of the target)."""
+    std = table.get("std")
+    if std is None:
+        return value
+    name = sibling(where, "std")
+    if value is not None:
+        raise ValueError(f"give `{where}` or `{name}`, not both.")
+    check_positive(name, _number(name, std))
+    mean = table.get("mean")
+    d = ctx.target_samples.shape[1] if mean is None else np.atleast_1d(np.asarray(mean)).shape[0]
+    return float(std) ** 2 * np.eye(d)
+
+
+ISOTROPIC = Converter(
+    "covariance", "a (d, d) matrix; or leave it out and give `std`: std^2 I", _isotropic, keys={"std": None}
+)
+
+
+def _random_points(ctx, value, table, where):
+    """An integer K: K points from N(0, I_d), key fold_in(key, 1); else the (K, d) array."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        count = check_positive_int(where, value)
+        return jax.random.normal(ctx.subkey(1), (count, ctx.target_samples.shape[1]), ctx.target_samples.dtype)
+    return value
+
+
+RANDOM_POINTS = Converter(
+    "points", "a (K, d) array, or an integer K: K points from N(0, I_d) (key fold_in(key, 1))", _random_points
+)
+
+
+def _latent_batch(ctx, value, table, where):
+    """An integer m: m latents from N(0, I_k), key fold_in(key, 4), k the generator's latent
+    dimension; else the (m, k) array (or None)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        count = check_positive_int(where, value)
+        return jax.random.normal(ctx.subkey(4), (count, ctx.y0.latent_dim), ctx.target_samples.dtype)
+    return value
+
+
+LATENT_BATCH = Converter(
+    "latent batch", "an (m, k) array, or an integer m: m latents from N(0, I_k) (key fold_in(key, 4))", _latent_batch
+)
+
+KERNELS.converters.update(bandwidth=MEDIAN_BANDWIDTH)
+CRITICS.converters.update(bandwidth=MEDIAN_BANDWIDTH)
+FLOWS.converters.update(noise=NOISE, backend=BACKEND, latents=LATENT_BATCH)
+SOLVERS.converters.update(
+    stepsize_controller=STEPSIZE_CONTROLLER,
+    optimizer=OPTIMIZER,
+    generator_optimizer=OPTIMIZER,
+    critic_optimizer=OPTIMIZER,
+    critic=CRITIC,
+)
+DIAGNOSTICS.converters.update(kernel=RUN_KERNEL_OR_TABLE, centres=TARGET_CENTRES)
 
 # ---------------------------------------------------------------- targets and initial states
 
 
-def _gaussian_params(mean, cov, std):
-    mean = np.atleast_1d(np.asarray(mean, dtype=float))
-    d = mean.shape[0]
-    if cov is not None and std is not None:
-        raise ValueError("give `cov` or `std`, not both")
-    if std is not None and not (isinstance(std, (int, float)) and std > 0):
-        raise ValueError(f"`std` must be a positive number, got {std!r}")
-    if cov is None:
-        cov = (1.0 if std is None else float(std)) ** 2 * np.eye(d)
-    cov = np.asarray(cov, dtype=float)
-    if cov.shape != (d, d):
-        raise ValueError(f"`cov` must be a {d} x {d} matrix to match `mean`, got shape {cov.shape}")
-    if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() < -1e-12:
-        raise ValueError("`cov` must be symmetric positive semi-definite")
-    return mean, cov
-
-
-def _gaussian_samples(key, n: int, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"`n` must be a positive integer, got {n!r}")
-    dtype = jnp.zeros(()).dtype
-    values, vectors = np.linalg.eigh(cov)
-    root = vectors * np.sqrt(np.clip(values, 0, None))
-    z = jax.random.normal(key, (n, mean.shape[0]), dtype)
-    return np.asarray(jnp.asarray(mean, dtype) + z @ jnp.asarray(root, dtype).T)
-
-
 def _load_npy(path: str) -> np.ndarray:
+    """The (n, d) array in a .npy file."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise ValueError(f"`path` {str(file)!r} does not exist")
     samples = np.load(file, allow_pickle=False)
-    if samples.ndim != 2 or samples.shape[0] == 0 or not np.all(np.isfinite(samples)):
-        raise ValueError(f"`path` must hold a finite (n, d) array, got shape {samples.shape}")
-    return samples.astype(jnp.zeros(()).dtype)
+    check_points("path", samples)
+    return samples
 
 
-@TARGETS.register("gaussian", "N(mean, cov) (or std * I): n samples; closed-form Gaussian diagnostics apply")
-def _target_gaussian(ctx, mean, n: int = 1000, cov=None, std=None):
-    mean, cov = _gaussian_params(mean, cov, std)
-    density = targets.Gaussian(mean, cov) if np.linalg.eigvalsh(cov).min() > 0 else None  # a score for Langevin, SVGD, KSD
-    return ResolvedTarget(_gaussian_samples(ctx.subkey(0), n, mean, cov), mean=mean, cov=cov, source=density)
+def _gaussian_moments_of(target) -> dict:
+    return {"mean": np.asarray(target.mean), "cov": np.asarray(target.covariance)}
 
 
-def _sampled(ctx, target: targets.AbstractTarget, n: int, **known) -> ResolvedTarget:
-    """n samples of a `flows.targets` target (key `fold_in(key, 0)`); the target itself is the
-    `source`, so flows that need its score (Langevin, SVGD, KSD) can reach it."""
-    return ResolvedTarget(np.asarray(target.sample(ctx.subkey(0), n)), source=target, **known)
+def _mixture_centres_of(target) -> dict:
+    return {"centres": np.asarray(target.means)}
 
 
-@TARGETS.register("low_rank_gaussian", "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d")
-def _target_low_rank(ctx, mean, factor, n: int = 1000):
-    target = targets.LowRankGaussian(mean, factor)
-    cov = np.asarray(target.factor) @ np.asarray(target.factor).T
-    return _sampled(ctx, target, n, mean=np.asarray(target.mean), cov=cov)
+def _target(name: str, make, description: str, known=None, **options) -> None:
+    """A `flows.targets` target, sampled with `sample(key = fold_in(key, 0), n)`; it is the
+    `ResolvedTarget`'s `source`, so the flows that need its score reach it."""
+    sample = TARGETS.call(owner(make).sample, bound=("self",))
+
+    def finish(ctx, target, table, where):
+        samples = np.asarray(sample(ctx, table, where, {"self": target}))
+        return ResolvedTarget(samples, source=target, **(known(target) if known else {}))
+
+    TARGETS.add(name, make, description, also=(sample,), finish=finish, **options)
 
 
-@TARGETS.register("mixture", "isotropic Gaussian mixture (means, stds, weights); has a score; mode diagnostics know its centres")
-def _target_mixture(ctx, means, stds=1.0, weights=None, n: int = 1000):
-    target = targets.GaussianMixture(means, stds, weights)
-    return _sampled(ctx, target, n, centres=np.asarray(target.means))
+_target(
+    "gaussian",
+    targets.Gaussian,
+    "N(mean, covariance), or std^2 I; n samples; has a score; closed-form Gaussian diagnostics apply",
+    _gaussian_moments_of,
+    converters={"covariance": ISOTROPIC},
+)
+_target(
+    "low_rank_gaussian",
+    targets.LowRankGaussian,
+    "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d",
+    _gaussian_moments_of,
+)
+_target(
+    "mixture",
+    targets.GaussianMixture,
+    "isotropic Gaussian mixture (means, stds, weights); has a score; mode diagnostics know its centres",
+    _mixture_centres_of,
+)
+_target(
+    "ring",
+    targets.GaussianMixture.ring,
+    "equal-weight Gaussians evenly spaced on a circle (the 8-Gaussians ring); has a score",
+    _mixture_centres_of,
+)
+_target(
+    "symmetric_mixture",
+    targets.GaussianMixture.symmetric,
+    "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2, whose population MMD^2 landscape has no spurious local minima "
+    "(Alon, Globerson & Wiesel 2021, arXiv:2110.13452); has a score",
+    _mixture_centres_of,
+)
+_target("two_moons", targets.TwoMoons, "two interleaving half circles plus Gaussian noise (2-D, samples only)")
+_target("rings", targets.Rings, "concentric circles of the given radii plus Gaussian noise (2-D, samples only)")
+_target("checkerboard", targets.Checkerboard, "uniform on the black squares of a size x size board (2-D, samples only)")
+_target("spiral", targets.Spiral, "an Archimedean spiral plus Gaussian noise (2-D, samples only)")
+TARGETS.add(
+    "npy",
+    _load_npy,
+    "samples from an (M, d) array in a .npy file (path relative to the config file)",
+    finish=lambda ctx, samples, table, where: ResolvedTarget(samples),
+)
 
-
-@TARGETS.register("ring", "equal-weight Gaussians evenly spaced on a circle (the 8-Gaussians ring); has a score")
-def _target_ring(ctx, modes: int = 8, radius: float = 4.0, std: float = 0.3, n: int = 1000):
-    target = targets.GaussianMixture.ring(modes, radius, std)
-    return _sampled(ctx, target, n, centres=np.asarray(target.means))
-
-
-@TARGETS.register("symmetric_mixture", "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2 (MATH.md section 6); has a score")
-def _target_symmetric(ctx, theta, std: float = 1.0, n: int = 1000):
-    target = targets.GaussianMixture.symmetric(theta, std)
-    return _sampled(ctx, target, n, centres=np.asarray(target.means))
-
-
-@TARGETS.register("two_moons", "two interleaving half circles plus Gaussian noise (2-D, samples only)")
-def _target_two_moons(ctx, noise: float = 0.05, n: int = 1000):
-    return _sampled(ctx, targets.TwoMoons(noise), n)
-
-
-@TARGETS.register("rings", "concentric circles of the given radii plus Gaussian noise (2-D, samples only)")
-def _target_rings(ctx, radii=(1.0, 2.0, 3.0), noise: float = 0.05, n: int = 1000):
-    return _sampled(ctx, targets.Rings(tuple(float(r) for r in radii), noise), n)
-
-
-@TARGETS.register("checkerboard", "uniform on the black squares of a size x size board (2-D, samples only)")
-def _target_checkerboard(ctx, size: int = 4, n: int = 1000):
-    return _sampled(ctx, targets.Checkerboard(size), n)
-
-
-@TARGETS.register("spiral", "an Archimedean spiral plus Gaussian noise (2-D, samples only)")
-def _target_spiral(ctx, turns: float = 2.0, radius: float = 3.0, noise: float = 0.05, n: int = 1000):
-    return _sampled(ctx, targets.Spiral(turns, radius, noise), n)
-
-
-@TARGETS.register("npy", "samples from an (M, d) array in a .npy file")
-def _target_npy(ctx, path: str):
-    return ResolvedTarget(_load_npy(path))
-
-
-@INITIALS.register("gaussian", "n particles from N(mean, cov) (or std * I); mean defaults to 0 in the target's dimension")
-def _initial_gaussian(ctx, n: int, mean=None, cov=None, std=None):
-    mean = np.zeros(ctx.target_samples.shape[1]) if mean is None else mean
-    mean, cov = _gaussian_params(mean, cov, std)
-    return _gaussian_samples(ctx.subkey(1), n, mean, cov)
-
-
-@INITIALS.register("npy", "particles from an (N, d) array in a .npy file")
-def _initial_npy(ctx, path: str):
-    return _load_npy(path)
-
-
-def _dtype():
-    return jnp.zeros(()).dtype
-
-
-@INITIALS.register("affine", "generator x = matrix z + offset (default scale * I_{d,k}, offset 0), for parametric flows")
-def _initial_affine(ctx, latent_dim: int | None = None, scale: float = 1.0, matrix=None, offset=None):
-    d = ctx.target_samples.shape[1]
-    k = d if latent_dim is None else latent_dim
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"`latent_dim` must be a positive integer, got {latent_dim!r}")
-    matrix = scale * np.eye(d, k) if matrix is None else np.asarray(matrix, dtype=float)
-    offset = np.zeros(d) if offset is None else np.asarray(offset, dtype=float)
-    return AffineGenerator(jnp.asarray(matrix, _dtype()), jnp.asarray(offset, _dtype()))
-
-
-@INITIALS.register("mlp", "MLP generator R^latent_dim -> R^d with random initial weights (key fold_in(key, 1))")
-def _initial_mlp(ctx, latent_dim: int = 2, width: int = 64, depth: int = 2, activation: str = "relu"):
-    d = ctx.target_samples.shape[1]
-    return MLPGenerator(latent_dim, d, width=width, depth=depth, activation=activation, key=ctx.subkey(1), dtype=_dtype())
-
-
-@INITIALS.register("mixture_means", "mixture generator: trainable means (given, or `components` from N(0, std^2 I)), fixed scale")
-def _initial_mixture_means(ctx, components: int = 8, scale: float = 0.3, std: float = 1.0, means=None):
-    if means is None:
-        if not isinstance(components, int) or components < 1:
-            raise ValueError(f"`components` must be a positive integer, got {components!r}")
-        means = std * jax.random.normal(ctx.subkey(1), (components, ctx.target_samples.shape[1]), _dtype())
-    return GaussianMixtureGenerator(jnp.asarray(means, _dtype()), scale)
-
+_initial_sample = INITIALS.call(targets.Gaussian.sample, bound=("self",))
+INITIALS.add(
+    "gaussian",
+    targets.Gaussian,
+    "n particles from N(mean, covariance) (or std^2 I), key fold_in(key, 1)",
+    converters={"mean": ORIGIN, "covariance": ISOTROPIC},
+    also=(_initial_sample,),
+    finish=lambda ctx, gaussian, table, where: _initial_sample(ctx, table, where, {"self": gaussian}),
+)
+INITIALS.add("npy", _load_npy, "particles from an (N, d) array in a .npy file (path relative to the config file)")
+INITIALS.add("affine", parametric.AffineGenerator, "generator x = matrix z + offset, for parametric flows")
+INITIALS.add(
+    "mlp", parametric.MLPGenerator, "MLP generator R^latent_dim -> R^d, random initial weights (key fold_in(key, 1))"
+)
+INITIALS.add(
+    "mixture_means",
+    parametric.GaussianMixtureGenerator,
+    "mixture generator: trainable means, fixed scale",
+    converters={"means": RANDOM_POINTS},
+)
+INITIALS.add(
+    "symmetric_mixture",
+    parametric.SymmetricMixtureGenerator,
+    "generator of N(theta, scale^2 I)/2 + N(-theta, scale^2 I)/2: trainable theta",
+)
 
 # ---------------------------------------------------------------- kernels
 
+KERNELS.add("gaussian", kernels.GaussianKernel, "exp(-|x-y|^2 / (2 bandwidth^2))")
+KERNELS.add("laplace", kernels.LaplaceKernel, "exp(-|x-y| / bandwidth)")
+KERNELS.add("imq", kernels.IMQKernel, "(scale^2 + |x-y|^2)^exponent, exponent < 0: heavy tails")
+KERNELS.add("energy", kernels.EnergyKernel, "Riesz kernel -|x-y|^exponent, 0 < exponent < 2 (1: energy distance)")
+KERNELS.add(
+    "gaussian_sum",
+    kernels.SumKernel.gaussians,
+    "equal-weight sum of Gaussian kernels, one per bandwidth",
+    converters={"bandwidths": BANDWIDTHS},
+)
+KERNELS.add(
+    "sum",
+    kernels.SumKernel,
+    "weighted sum of radial kernels (a list of kernel tables)",
+    converters={"kernels": KERNEL_TABLES},
+)
+KERNELS.add(
+    "network",
+    kernels.NetworkKernel,
+    "kernel of a mean-field network of sub-networks on fixed inputs (Arbel et al. 2019, app. G.1)",
+)
 
-def _bandwidth(ctx, value):
-    """A positive number, or "median": the median distance between target samples."""
-    if value == "median":
-        return median_bandwidth(ctx.target_samples)
-    if isinstance(value, str) or not isinstance(value, (int, float)):
-        raise ValueError(f"`bandwidth` must be a positive number or \"median\", got {value!r}")
-    return float(value)
+SCHEDULES.add("constant", particle.ConstantSchedule, "beta(t) = value")
+SCHEDULES.add("step_decay", particle.StepDecaySchedule, "beta(t) = initial * factor^floor(t / every)")
+SCHEDULES.add(
+    "piecewise", particle.PiecewiseConstantSchedule, "beta(t) = values[i] between boundaries[i-1] and boundaries[i]"
+)
 
-
-@KERNELS.register("gaussian", "exp(-|x-y|^2 / (2 bandwidth^2)); bandwidth may be \"median\"")
-def _kernel_gaussian(ctx, bandwidth="median"):
-    return GaussianKernel(_bandwidth(ctx, bandwidth))
-
-
-@KERNELS.register("gaussian_sum", "sum of Gaussian kernels, bandwidths = factors * median distance (or given)")
-def _kernel_gaussian_sum(ctx, bandwidths=None, factors=(0.25, 0.5, 1.0, 2.0, 4.0)):
-    if bandwidths is None:
-        scale = median_bandwidth(ctx.target_samples)
-        bandwidths = [f * scale for f in factors]
-    return SumKernel.gaussians([float(b) for b in bandwidths])
-
-
-@KERNELS.register("imq", "(scale^2 + |x-y|^2)^exponent, exponent < 0: heavy tails")
-def _kernel_imq(ctx, scale: float = 1.0, exponent: float = -0.5):
-    return IMQKernel(scale, exponent)
-
-
-@KERNELS.register("laplace", "exp(-|x-y| / bandwidth); bandwidth may be \"median\"")
-def _kernel_laplace(ctx, bandwidth="median"):
-    return LaplaceKernel(_bandwidth(ctx, bandwidth))
-
-
-@KERNELS.register("energy", "Riesz kernel -|x-y|^exponent, 0 < exponent < 2 (1: energy distance)")
-def _kernel_energy(ctx, exponent: float = 1.0):
-    return EnergyKernel(exponent)
-
+BACKENDS.add("auto", kernels.AutoSums, "exact sums, dense up to dense_limit = N M, blocked above (the default)")
+BACKENDS.add("dense", kernels.DenseSums, "exact sums through the full (N, M) matrix")
+BACKENDS.add("blocked", kernels.BlockedSums, "exact sums streamed through row_block x col_block tiles")
+BACKENDS.add(
+    "sliced", kernels.SlicedRieszApproximation, "sliced approximation of Riesz-kernel sums (key fold_in(key, 7))"
+)
+BACKENDS.add("features", kernels.RandomFeatureApproximation, "random-feature approximation (key fold_in(key, 7))")
 
 # ---------------------------------------------------------------- flows
 
-
-@FLOWS.register("mmd", "MMD gradient flow of particles, dx/dt = -grad f (Arbel et al. 2019)")
-def _flow_mmd(ctx):
-    return MMDFlow(ctx.target_samples, ctx.kernel)
-
-
-def _schedule(noise):
-    """A number, or a table: {kind = "constant", value}, {kind = "step_decay", initial, factor,
-    every}, {kind = "piecewise", values, boundaries}."""
-    if not isinstance(noise, dict):
-        return noise  # a number (or a bad value, which the flow reports)
-    kinds = {"constant": ConstantSchedule, "step_decay": StepDecaySchedule, "piecewise": PiecewiseConstantSchedule}
-    kind = noise.get("kind")
-    if kind not in kinds:
-        raise ValueError(f"`noise.kind` = {kind!r} is not a schedule; valid choices: {', '.join(kinds)}")
-    return kinds[kind](**{k: v for k, v in noise.items() if k != "kind"})
-
-
-def _density(ctx, flow: str) -> targets.AbstractTarget:
-    source = ctx.target.source
-    if not isinstance(source, targets.AbstractTarget) or not source.has_density:
-        with_score = ", ".join(n for n in ("gaussian", "mixture", "ring", "symmetric_mixture"))
-        raise ConfigError(f"flow {flow!r} needs the target's score: `target.kind` must be one of {with_score}.")
-    return source
-
-
-@FLOWS.register("noisy_mmd", "noise-injected MMD flow: GD on grad f(x + beta(t) u); noise a number or schedule table")
-def _flow_noisy_mmd(ctx, noise=0.1):
-    return NoiseInjectedMMDFlow(ctx.target_samples, ctx.kernel, _schedule(noise))
-
-
-@FLOWS.register("diffusion_mmd", "MMD flow SDE dX = -grad f dt + sqrt(2 beta(t)) dW; fixed-step diffrax solver")
-def _flow_diffusion_mmd(ctx, noise=0.01, brownian_tolerance: float | None = None):
-    return DiffusionMMDFlow(ctx.target_samples, ctx.kernel, _schedule(noise), brownian_tolerance)
-
-
-@FLOWS.register("sobolev", "kernel Sobolev descent (Mroueh et al. 2019); solver \"dense\" (Cholesky) or \"cg\"")
-def _flow_sobolev(ctx, regularization: float = 1e-3, solver: str = "dense", cg_rtol: float | None = None,
-                  cg_atol: float | None = None, cg_max_steps: int | None = None):
-    return KernelSobolevFlow(ctx.target_samples, ctx.kernel, regularization, solver, cg_rtol, cg_atol, cg_max_steps)
-
-
-@FLOWS.register("langevin", "overdamped Langevin SDE dX = grad log p dt + sqrt(2) dW (target with a density)")
-def _flow_langevin(ctx, brownian_tolerance: float | None = None):
-    return LangevinFlow(_density(ctx, "langevin"), brownian_tolerance)
-
-
-@FLOWS.register("svgd", "Stein variational gradient descent (Liu & Wang 2016; target with a density)")
-def _flow_svgd(ctx):
-    return SVGDFlow(_density(ctx, "svgd"), ctx.kernel)
-
-
-@FLOWS.register("ksd", "kernel Stein discrepancy descent (Korba et al. 2021; target with a density)")
-def _flow_ksd(ctx):
-    return KSDFlow(_density(ctx, "ksd"), ctx.kernel)
-
-
-@FLOWS.register("sliced_wasserstein", "sliced Wasserstein flow over n_projections random directions (key fold_in(key, 4))")
-def _flow_sliced(ctx, n_projections: int = 50, resample: bool = False):
-    return SlicedWassersteinFlow(ctx.target_samples, n_projections, ctx.subkey(4), resample)
-
-
-@FLOWS.register("sinkhorn", "Sinkhorn divergence flow (Feydy et al. 2019; ott-jax)")
-def _flow_sinkhorn(ctx, epsilon: float = 0.1, threshold: float = 1e-6, max_iterations: int = 2000):
-    return SinkhornFlow(ctx.target_samples, epsilon, threshold, max_iterations)
-
-
-def _parametric_target(ctx, population: bool):
-    """Target samples, or in population mode the exact Gaussian (needs `target.kind = "gaussian"`)."""
-    if not population:
-        return ctx.target_samples
-    if ctx.target.mean is None:
-        raise ConfigError("`flow.population = true` needs a Gaussian target (`target.kind = \"gaussian\"`).")
-    return GaussianTarget(ctx.target.mean, ctx.target.cov)
-
-
-def _latents(ctx, latents: int, population: bool):
-    """A fixed batch of `latents` N(0, I_k) latents (key fold_in(key, 4)); none in population mode."""
-    if population:
-        return None
-    if isinstance(latents, bool) or not isinstance(latents, int) or latents < 1:
-        raise ValueError(f"`latents` must be a positive integer (the fixed latent batch size), got {latents!r}")
-    return jax.random.normal(ctx.subkey(4), (latents, ctx.y0.latent_dim), ctx.target_samples.dtype)
-
-
-@FLOWS.register("parametric_mmd", "MMD flow of a generator's parameters (an `initial` generator); population = exact Gaussian")
-def _flow_parametric_mmd(ctx, latents: int = 256, fresh_latents: int | None = None, population: bool = False):
-    return ParametricMMDFlow(
-        ctx.y0, _parametric_target(ctx, population), ctx.kernel,
-        latents=_latents(ctx, latents, population), fresh_latents=fresh_latents,
-    )
-
-
-@FLOWS.register("pkgf", "parametric kernel gradient flow: natural gradient in the RKHS metric (reg, solve, penalty)")
-def _flow_pkgf(ctx, reg: float = 1e-3, solve: str = "cg", penalty: str = "parameter", latents: int = 256,
-               fresh_latents: int | None = None, population: bool = False, cg_rtol: float = 1e-8,
-               cg_atol: float = 1e-12, cg_max_steps: int | None = None):
-    return PKGF(
-        ctx.y0, _parametric_target(ctx, population), ctx.kernel, reg=reg, solve=solve, penalty=penalty,
-        latents=_latents(ctx, latents, population), fresh_latents=fresh_latents,
-        cg_rtol=cg_rtol, cg_atol=cg_atol, cg_max_steps=cg_max_steps,
-    )
-
+FLOWS.add("mmd", particle.MMDFlow, "MMD gradient flow of particles, dx/dt = -grad f (Arbel et al. 2019)")
+FLOWS.add(
+    "noisy_mmd",
+    particle.NoiseInjectedMMDFlow,
+    "noise-injected MMD flow: GD on grad f(x + beta(t) u) (Arbel et al. 2019)",
+)
+FLOWS.add(
+    "diffusion_mmd",
+    particle.DiffusionMMDFlow,
+    "MMD flow SDE dX = -grad f dt + sqrt(2 beta(t)) dW; fixed-step diffrax solver",
+)
+FLOWS.add(
+    "sobolev",
+    particle.KernelSobolevFlow,
+    'kernel Sobolev descent (Mroueh et al. 2019); solver "dense" (Cholesky) or "cg"',
+)
+FLOWS.add(
+    "langevin",
+    particle.LangevinFlow,
+    "overdamped Langevin SDE dX = grad log p dt + sqrt(2) dW (target with a density)",
+    context={"target": DENSITY},
+)
+FLOWS.add(
+    "svgd",
+    particle.SVGDFlow,
+    "Stein variational gradient descent (Liu & Wang 2016; target with a density)",
+    context={"target": DENSITY},
+)
+FLOWS.add(
+    "ksd",
+    particle.KSDFlow,
+    "kernel Stein discrepancy descent (Korba et al. 2021; target with a density)",
+    context={"target": DENSITY},
+)
+FLOWS.add(
+    "sliced_wasserstein",
+    particle.SlicedWassersteinFlow,
+    "sliced Wasserstein flow over random directions (key fold_in(key, 4))",
+)
+FLOWS.add("sinkhorn", particle.SinkhornFlow, "Sinkhorn divergence flow (Feydy et al. 2019; ott-jax)")
+FLOWS.add(
+    "parametric_mmd",
+    parametric.ParametricMMDFlow,
+    "MMD flow of a generator's parameters (an `initial` generator); population = true: the exact Gaussian target",
+    context={"target": POPULATION},
+)
+FLOWS.add(
+    "pkgf",
+    parametric.PKGF,
+    "parametric kernel gradient flow: natural gradient in the RKHS metric (Mroueh & Nguyen 2021)",
+    context={"target": POPULATION},
+)
 
 # ---------------------------------------------------------------- solvers
 
-
-def _diffrax_solver(cls, adaptive_default: bool):
-    def build(ctx, dt0: float | None = None, adaptive: bool = adaptive_default, rtol: float = 1e-4, atol: float = 1e-6):
-        if adaptive and not adaptive_default:
-            raise ValueError(f"{cls.__name__} has no error estimate: use `adaptive = false` with `dt0`")
-        if not adaptive and dt0 is None:
-            raise ValueError("`dt0` is required with a fixed step (`adaptive = false`)")
-        controller = diffrax.PIDController(rtol=rtol, atol=atol) if adaptive else diffrax.ConstantStepSize()
-        return {"solver": cls(), "dt0": dt0, "stepsize_controller": controller}
-
-    return build
+SIMULATE = SOLVERS.call(simulate, only=("dt0", "stepsize_controller", "max_steps"))
+"""The keys of a diffrax solver that `simulate` takes: the step, the controller, the step budget."""
 
 
-for _name, _cls, _adaptive, _text in [
-    ("euler", diffrax.Euler, False, "explicit Euler, fixed step dt0 (the ODE twin of gradient descent)"),
-    ("heun", diffrax.Heun, True, "Heun, 2nd order; adaptive (rtol, atol) or fixed dt0"),
-    ("midpoint", diffrax.Midpoint, True, "explicit midpoint, 2nd order; adaptive or fixed dt0"),
-    ("ralston", diffrax.Ralston, True, "Ralston, 2nd order; adaptive or fixed dt0"),
-    ("bosh3", diffrax.Bosh3, True, "Bogacki-Shampine, 3rd order; adaptive or fixed dt0"),
-    ("tsit5", diffrax.Tsit5, True, "Tsitouras 5(4), the default; adaptive (rtol, atol) or fixed dt0"),
-    ("dopri5", diffrax.Dopri5, True, "Dormand-Prince 5(4); adaptive or fixed dt0"),
-    ("dopri8", diffrax.Dopri8, True, "Dormand-Prince 8(7), for tight tolerances; adaptive or fixed dt0"),
+def _integrate(ctx, solver, table, where) -> dict:
+    """`simulate`'s arguments for a diffrax solver; a fixed step needs `dt0`."""
+    arguments = SIMULATE.arguments(ctx, table, where)
+    controller, name = arguments.get("stepsize_controller"), type(solver).__name__
+    adaptive = isinstance(solver, diffrax.AbstractAdaptiveSolver)
+    if not adaptive and not isinstance(controller, (type(None), diffrax.ConstantStepSize)):
+        raise ValueError(f"{name} has no error estimate: leave `{where}.stepsize_controller` out, with `{where}.dt0`.")
+    if arguments.get("dt0") is None and (not adaptive or isinstance(controller, diffrax.ConstantStepSize)):
+        raise ValueError(f"`{where}.dt0` is required: {name} takes a fixed step here.")
+    return {"solver": solver, **arguments}
+
+
+def _step(ctx, solver, table, where) -> dict:
+    return {"solver": solver}
+
+
+_ADAPTIVE = "; adaptive (PID) without dt0, fixed step dt0 with it (simulate's default)"
+for _name, _cls, _text in [
+    ("euler", diffrax.Euler, "explicit Euler, fixed step dt0 (the ODE twin of gradient descent)"),
+    ("heun", diffrax.Heun, "Heun, 2nd order" + _ADAPTIVE),
+    ("midpoint", diffrax.Midpoint, "explicit midpoint, 2nd order" + _ADAPTIVE),
+    ("ralston", diffrax.Ralston, "Ralston, 2nd order" + _ADAPTIVE),
+    ("bosh3", diffrax.Bosh3, "Bogacki-Shampine, 3rd order" + _ADAPTIVE),
+    ("tsit5", diffrax.Tsit5, "Tsitouras 5(4), the default" + _ADAPTIVE),
+    ("dopri5", diffrax.Dopri5, "Dormand-Prince 5(4)" + _ADAPTIVE),
+    ("dopri8", diffrax.Dopri8, "Dormand-Prince 8(7), for tight tolerances" + _ADAPTIVE),
 ]:
-    SOLVERS.register(_name, _text)(_diffrax_solver(_cls, _adaptive))
+    SOLVERS.add(_name, _cls, _text, also=(SIMULATE,), finish=_integrate)
 
+SOLVERS.add(
+    "gd",
+    GradientDescent,
+    "gradient descent x <- x + step * v(x), the discrete scheme GAN training runs (or an optax optimizer)",
+    finish=_step,
+)
+SOLVERS.add(
+    "sgd",
+    GradientDescent,
+    "optax SGD fed -v as the gradient; one iteration per `step` of time",
+    parts={"optimizer": optax.sgd},
+    finish=_step,
+)
+SOLVERS.add(
+    "adam",
+    GradientDescent,
+    "optax Adam fed -v as the gradient; one iteration per `step` of time",
+    parts={"optimizer": optax.adam},
+    finish=_step,
+)
+SOLVERS.add(
+    "mmd_gan", games.MMDGAN, "MMD GAN game: critic ascent, then a generator step (a parametric flow)", finish=_step
+)
+SOLVERS.add(
+    "wgan_gp",
+    games.WGANGP,
+    "WGAN-GP game: Wasserstein critic with a gradient penalty (a parametric flow)",
+    finish=_step,
+)
+SOLVERS.add(
+    "js_gan", games.JSGAN, "the original GAN game V(D, G), non-saturating or minimax (a parametric flow)", finish=_step
+)
 
-@SOLVERS.register("gd", "gradient descent x <- x + step * v(x), the discrete scheme GAN training runs")
-def _solver_gd(ctx, step: float):
-    return {"solver": GradientDescent(step=step)}
-
-
-@SOLVERS.register("sgd", "optax SGD (optional momentum, nesterov) fed -v as the gradient; one iteration per `step` of time")
-def _solver_sgd(ctx, learning_rate: float, momentum: float | None = None, nesterov: bool = False, step: float = 1.0):
-    return {"solver": GradientDescent(step=step, optimizer=optax.sgd(learning_rate, momentum, nesterov))}
-
-
-@SOLVERS.register("adam", "optax Adam fed -v as the gradient; one iteration per `step` of time")
-def _solver_adam(ctx, learning_rate: float, b1: float = 0.9, b2: float = 0.999, step: float = 1.0):
-    return {"solver": GradientDescent(step=step, optimizer=optax.adam(learning_rate, b1, b2))}
-
-
-_OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
-
-
-@SOLVERS.register("mmd_gan", "MMD GAN game: critic ascent (random features or MLP), then a generator step")
-def _solver_mmd_gan(ctx, generator_lr: float = 1e-2, critic_lr: float = 1e-2, optimizer: str = "sgd",
-                    critic: str = "random_features", num_features: int = 128, bandwidth="median", width: int = 64,
-                    depth: int = 2, n_critic: int = 5, gradient_penalty: float = 1.0, reg: float = 1e-3,
-                    step: float = 1.0):
-    if optimizer not in _OPTIMIZERS:
-        raise ValueError(f"`optimizer` = {optimizer!r} is not valid; valid choices: {', '.join(_OPTIMIZERS)}")
-    d, dtype, key = ctx.target_samples.shape[1], ctx.target_samples.dtype, ctx.subkey(5)
-    if critic == "random_features":
-        made = RandomFeatureCritic(d, num_features, _bandwidth(ctx, bandwidth), key=key, dtype=dtype)
-    elif critic == "mlp":
-        made = MLPCritic(d, width=width, depth=depth, key=key, dtype=dtype)
-    else:
-        raise ValueError(f"`critic` = {critic!r} is not valid; valid choices: random_features, mlp")
-    opt = _OPTIMIZERS[optimizer]
-    return {"solver": MMDGAN(made, opt(generator_lr), opt(critic_lr), n_critic=n_critic,
-                             gradient_penalty=gradient_penalty, reg=reg, step=step)}
-
+CONTROLLERS.add("pid", diffrax.PIDController, "adaptive steps from the solver's error estimate (rtol, atol)")
+CONTROLLERS.add("constant", diffrax.ConstantStepSize, "the fixed step dt0")
+OPTIMIZERS.add("sgd", optax.sgd, "stochastic gradient descent, optional momentum (optax)")
+OPTIMIZERS.add("adam", optax.adam, "Adam (optax)")
+CRITICS.add(
+    "random_features",
+    games.RandomFeatureCritic,
+    "linear critic on random Fourier features of a Gaussian kernel (key fold_in(key, 5))",
+)
+CRITICS.add("mlp", games.MLPCritic, "MLP critic (key fold_in(key, 5))")
 
 # ---------------------------------------------------------------- diagnostics
 
-
-def _need_gaussian(ctx, name):
-    if ctx.target.mean is None:
-        raise ConfigError(f"diagnostic {name!r} needs a Gaussian target (`target.kind = \"gaussian\"`).")
-    return ctx.target.mean, ctx.target.cov
-
-
-def _need_centres(ctx, centres):
-    if centres is None and ctx.target.centres is None:
-        raise ConfigError("mode diagnostics need `centres` (the mode centres), or a mixture target that knows them.")
-    return ctx.target.centres if centres is None else np.asarray(centres, dtype=float)
-
-
-@DIAGNOSTICS.register("mmd2", "MMD² to the target under a kernel table (default: the flow's kernel)")
-def _diag_mmd2(ctx, kernel=None, unbiased: bool = False):
-    k = ctx.kernel if kernel is None else KERNELS.build(ctx, kernel, "diagnostics.mmd2.kernel")
-    return diag.MMD2(ctx.target_samples, k, unbiased)
-
-
-@DIAGNOSTICS.register("mmd2_multiscale", "MMD² under Gaussians at 1/4..4 x the median distance")
-def _diag_mmd2_multiscale(ctx, factors=(0.25, 0.5, 1.0, 2.0, 4.0)):
-    return diag.MMD2.multiscale(ctx.target_samples, tuple(factors))
-
-
-@DIAGNOSTICS.register("energy_distance", "energy distance to the target")
-def _diag_energy_distance(ctx):
-    return diag.EnergyDistance(ctx.target_samples)
-
-
-@DIAGNOSTICS.register("sinkhorn", "Sinkhorn divergence S_eps (squared Euclidean cost, ott-jax)")
-def _diag_sinkhorn(ctx, epsilon: float = 0.1, threshold: float = 1e-3):
-    return diag.SinkhornDivergence(ctx.target_samples, epsilon, threshold)
-
-
-@DIAGNOSTICS.register("w2", "2-Wasserstein distance from the entropic plan at small relative epsilon (ott-jax)")
-def _diag_w2(ctx, epsilon: float = 1e-3, max_iterations: int = 5000):
-    return diag.Wasserstein2(ctx.target_samples, epsilon, max_iterations)
-
-
-@DIAGNOSTICS.register("sliced_w2", "sliced 2-Wasserstein distance over random directions (ott-jax)")
-def _diag_sliced(ctx, n_projections: int = 100):
-    return diag.SlicedWasserstein(ctx.target_samples, n_projections, ctx.subkey(3))
-
-
-@DIAGNOSTICS.register("gaussian_w2", "closed-form W2 between the particles' Gaussian fit and a Gaussian target")
-def _diag_gaussian_w2(ctx):
-    return diag.GaussianW2(*_need_gaussian(ctx, "gaussian_w2"))
-
-
-@DIAGNOSTICS.register("gaussian_kl", "closed-form KL(particles' Gaussian fit || Gaussian target)")
-def _diag_gaussian_kl(ctx):
-    return diag.GaussianKL(*_need_gaussian(ctx, "gaussian_kl"))
-
-
-@DIAGNOSTICS.register("gaussian_mmd2", "closed-form MMD² between the particles' Gaussian fit and a Gaussian target")
-def _diag_gaussian_mmd2(ctx, kernel=None):
-    k = ctx.kernel if kernel is None else KERNELS.build(ctx, kernel, "diagnostics.gaussian_mmd2.kernel")
-    return diag.GaussianMMD2(*_need_gaussian(ctx, "gaussian_mmd2"), k)
-
-
-@DIAGNOSTICS.register("velocity_norm", "RMS speed of the particles")
-def _diag_velocity(ctx):
-    return diag.VelocityNorm(ctx.flow)
-
-
-@DIAGNOSTICS.register("relative_dissipation_residual", "|dF/dt + D| / D by autodiff (gradient flows)")
-def _diag_relative_residual(ctx):
-    return diag.RelativeDissipationResidual(ctx.flow)
-
-
-@DIAGNOSTICS.register("mode_coverage", "fraction of modes with at least min_share of the particles")
-def _diag_mode_coverage(ctx, centres=None, radius: float | None = None, min_share: float | None = None):
-    return diag.ModeCoverage(_need_centres(ctx, centres), radius, min_share)
-
-
-@DIAGNOSTICS.register("mode_mass", "share of the particles at each mode")
-def _diag_mode_mass(ctx, centres=None, radius: float | None = None):
-    return diag.ModeMass(_need_centres(ctx, centres), radius)
+DIAGNOSTICS.add("mmd2", diag.MMD2, "MMD^2 to the target (kernel: the run's, or a kernel table)")
+DIAGNOSTICS.add("mmd2_multiscale", diag.MMD2.multiscale, "MMD^2 under Gaussians at factors x the median distance")
+DIAGNOSTICS.add("energy_distance", diag.EnergyDistance, "energy distance to the target")
+DIAGNOSTICS.add("sinkhorn", diag.SinkhornDivergence, "Sinkhorn divergence S_eps (squared Euclidean cost, ott-jax)")
+DIAGNOSTICS.add(
+    "w2", diag.Wasserstein2, "2-Wasserstein distance from the entropic plan at small relative epsilon (ott-jax)"
+)
+DIAGNOSTICS.add(
+    "sliced_w2", diag.SlicedWasserstein, "sliced 2-Wasserstein distance over random directions (key fold_in(key, 3))"
+)
+DIAGNOSTICS.add(
+    "gaussian_w2", diag.GaussianW2, "closed-form W2 between the particles' Gaussian fit and a Gaussian target"
+)
+DIAGNOSTICS.add("gaussian_kl", diag.GaussianKL, "closed-form KL(particles' Gaussian fit || Gaussian target)")
+DIAGNOSTICS.add(
+    "gaussian_mmd2", diag.GaussianMMD2, "closed-form MMD^2 between the particles' Gaussian fit and a Gaussian target"
+)
+DIAGNOSTICS.add("velocity_norm", diag.VelocityNorm, "RMS speed of the particles")
+DIAGNOSTICS.add(
+    "relative_dissipation_residual", diag.RelativeDissipationResidual, "|dF/dt + D| / D by autodiff (gradient flows)"
+)
+DIAGNOSTICS.add("mode_coverage", diag.ModeCoverage, "fraction of modes holding at least min_share of the particles")
+DIAGNOSTICS.add("mode_mass", diag.ModeMass, "share of the particles at each mode")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import flows
-from flows.cli import config, main, registry, runner
+from flows.cli import config, entries, main, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,8 @@ def test_run_writes_every_output_and_matches_the_python_api(finished_run, tmp_pa
         np.testing.assert_allclose([float(r[name]) for r in rows], expected.diagnostics[name], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(flows.Trajectory.load(run / "trajectory.npz").ys, expected.ys, rtol=1e-12, atol=1e-12)
     resolved = json.loads((run / "config.json").read_text())
-    assert resolved["solver"] == {"kind": "tsit5", "dt0": None, "adaptive": True, "rtol": 1e-4, "atol": 1e-6}
+    # simulate's own defaults (PIDController(rtol=1e-4, atol=1e-6) without dt0, as used above)
+    assert resolved["solver"] == {"kind": "tsit5", "scan_kind": None, "dt0": None, "stepsize_controller": None, "max_steps": 100_000}
     assert resolved["time"] == {"t0": 0.0, "t1": 3.0, "saves": 5}
     assert resolved["output"]["fps"] == 15  # defaults filled in
 
@@ -122,14 +123,24 @@ def test_animate_and_compare(finished_run, tmp_path, capsys):
     "change, message",
     [
         (('kind = "gaussian"\nbandwidth = 1.5', 'kind = "gausian"'), "`kernel.kind` = 'gausian' is not a known kernel; valid choices: energy, gaussian, gaussian_sum"),
-        (('kind = "tsit5"', 'kind = "tsit5"\nrtoll = 1e-3'), "`solver.rtoll` is not a parameter of solver 'tsit5'; valid keys: kind, dt0, adaptive, rtol, atol"),
-        (('kind = "tsit5"', 'kind = "gd"'), "`solver.step` is required for solver 'gd'"),
-        (("std = 0.5\n", "std = -0.5\n"), r"`target` \(target 'gaussian'\) is invalid: `std` must be a positive number, got -0.5"),
-        (("t1 = 3.0", "t1 = -1.0"), "`time.t1` = -1.0 must be greater than `time.t0` = 0.0"),
+        (('kind = "tsit5"', 'kind = "tsit5"\nrtol = 1e-3'), "`solver.rtol` is not a parameter of solver 'tsit5'; valid keys: kind, scan_kind, dt0, stepsize_controller, max_steps"),
+        (('kind = "tsit5"', 'kind = "sgd"'), r"`solver.learning_rate` is required for solver 'sgd' \(sgd\(step=1.0, learning_rate, "),
+        (('kind = "tsit5"', 'kind = "euler"'), r"`solver` \(solver 'euler'\) is invalid: `solver.dt0` is required: Euler takes a fixed step"),
+        (('kind = "tsit5"', 'kind = "euler"\ndt0 = 0.1\nstepsize_controller = { kind = "pid", rtol = 1e-3, atol = 1e-6 }'), "Euler has no error estimate"),
+        (('kind = "tsit5"', 'kind = "tsit5"\nstepsize_controller = { kind = "pid" }'), "`solver.stepsize_controller.rtol` is required for step-size controller 'pid'"),
+        (('kind = "tsit5"', 'kind = "tsit5"\nmax_steps = true'), r"`solver.max_steps` must not be true or false \(booleans are not numbers\), got True"),
+        (("std = 0.5\n", "std = -0.5\n"), r"`target` \(target 'gaussian'\) is invalid: `target.std` must be a finite positive number, got -0.5"),
+        (("std = 0.5\n", "std = true\n"), r"`target.std` must not be true or false"),
+        (("std = 0.5\n", "std = 0.5\ncovariance = [[1.0, 0.0], [0.0, 1.0]]\n"), r"give `target.covariance` or `target.std`, not both"),
+        (("n = 40\n", ""), r"`target.n` is required for target 'gaussian' \(gaussian\(mean, covariance=None, std=None, n\)\)"),
+        (("bandwidth = 1.5", 'bandwidth = "mean"'), r"`kernel.bandwidth` must be a positive number or \"median\", got 'mean'"),
+        (("t1 = 3.0", "t1 = -1.0"), r"`time`: `t1` must be greater than `t0` = 0.0, got t1 = -1.0"),
+        (("saves = 5", "saves = 1"), r"`time.saves` must be an integer >= 2, got 1"),
+        (("seed = 7", "seed = true"), r"`seed` must be an integer >= 0, got True"),
         (('animation = "gif"', 'animation = "avi"'), "`output.animation` = 'avi' is not valid; valid choices"),
         (('ed = { kind = "energy_distance" }', 'ed = { kind = "w3" }'), "`diagnostics.ed.kind` = 'w3' is not a known diagnostic; valid choices:"),
         (("[initial]", "[initail]"), "`initail` is not a config section or key"),
-        (("dpi = 40", "dpi = 0"), "`output.dpi` must be a positive integer, got 0"),
+        (("dpi = 40", "dpi = 0"), "`output.dpi` must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_configs_name_the_key_and_run_nothing(tmp_path, capsys, change, message):
@@ -149,13 +160,19 @@ def test_example_configs_are_valid(path):
         assert jax.eval_shape(diagnostic, run.simulate_kwargs["t0"], run.y0, None).dtype == jnp.float64, name
 
 
-def test_list_names_every_registered_entry(capsys):
+def test_list_names_every_registered_entry_with_its_keys_and_defaults(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
-    for reg in registry.ALL.values():
+    for reg in entries.ALL.values():
+        assert f"{reg.description}" in text
         for entry in reg:
-            assert f"  {entry.name}(" in text
-    assert "mmd()" in text and "tsit5(dt0=None" in text and "gd(step)" in text
+            assert f"  {entry.signature_text()}" in text and entry.description in text
+    # the Python API's defaults, not the command line's: SinkhornFlow has no default epsilon,
+    # GaussianKernel no default bandwidth, GradientDescent a default step of 1
+    assert "  sinkhorn(epsilon, threshold=1e-06, " in text and "  gaussian(bandwidth) " in text and "  gd(step=1.0, optimizer=None)" in text
+    assert '`bandwidth`: a positive number, or "median"' in text  # the conveniences are listed with the keys they apply to
+    assert main(["list", "schedules"]) == 0
+    assert capsys.readouterr().out.startswith("schedules: ")
 
 
 def test_a_float32_gd_grid_builds_as_simulate_accepts_it(tmp_path):

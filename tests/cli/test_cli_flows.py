@@ -13,7 +13,7 @@ import numpy as np
 import optax
 
 import flows
-from flows.cli import config, main, registry, runner
+from flows.cli import config, entries, main, runner
 from flows.targets import GaussianMixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ EXAMPLES = sorted((ROOT / "experiments" / "configs").glob("*.toml"))
 
 def test_every_flow_has_an_example_config():
     loaded = [config.resolve(config.load(path)) for path in EXAMPLES]
-    assert {c["flow"]["kind"] for c in loaded} == set(registry.FLOWS.names())
+    assert {c["flow"]["kind"] for c in loaded} == set(entries.FLOWS.names())
     assert "mmd_gan" in {c["solver"]["kind"] for c in loaded}
     assert {"affine", "mlp", "mixture_means"} <= {c["initial"]["kind"] for c in loaded}
 
@@ -101,7 +101,6 @@ bandwidth = 1.0
 kind = "svgd"
 [solver]
 kind = "heun"
-adaptive = false
 dt0 = 0.1
 [time]
 t1 = 2.0
@@ -148,7 +147,7 @@ std = 0.2
 n = 40
 [initial]
 kind = "mixture_means"
-components = 4
+means = 4
 scale = 0.2
 [kernel]
 kind = "gaussian"
@@ -159,10 +158,9 @@ latents = 32
 fresh_latents = 16
 [solver]
 kind = "mmd_gan"
-generator_lr = 0.05
-critic_lr = 0.05
-num_features = 16
-bandwidth = 1.0
+critic = { kind = "random_features", num_features = 16, bandwidth = 1.0 }
+generator_optimizer = { kind = "sgd", learning_rate = 0.05 }
+critic_optimizer = { kind = "sgd", learning_rate = 0.05 }
 n_critic = 2
 [time]
 t1 = 6.0
