@@ -4,16 +4,19 @@ known through its score $\nabla\log\pi$; for the kernel flows, a kernel $k$ and 
 computes its sums (`flows.kernels.kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`).
 
 ```
-AbstractParticleFlow                  check_state: (N, d) with the target's d
-├── AbstractSampleTargetFlow          target samples (M, d): Sinkhorn, sliced Wasserstein
-│   └── AbstractWitnessFlow           + kernel, backend; the MMD witness gradient: MMD, Sobolev, noisy MMD
-├── AbstractDensityTargetFlow         a target with a score: Langevin
-│   └── AbstractSteinFlow             + radial kernel, backend; KSD²: SVGD, KSD descent
-└── AbstractKernelFlow                a kernel and a sum backend
+AbstractParticleFlow                 check_state: an (N, d) array with the target's d
+├── AbstractSampleTargetFlow         target samples (M, d): SinkhornFlow, SlicedWassersteinFlow
+│   └── AbstractWitnessFlow *        the MMD witness gradient, `mmd2`: MMDFlow, KernelSobolevFlow,
+│       └── AbstractNoisyMMDFlow     (noisy_mmd.py) NoiseInjectedMMDFlow, DiffusionMMDFlow
+├── AbstractDensityTargetFlow        a target with a score: LangevinFlow
+│   └── AbstractSteinFlow *          a radial kernel, `ksd2`: SVGDFlow, KSDFlow
+└── AbstractKernelFlow               a kernel and the backend of all its sums (* derive from it too)
 ```
 
-The abstract classes declare their fields with `eqx.AbstractVar`; every concrete flow is final,
-with its own fields and `__init__`, whose arguments go through the checks below.
+The gradient flows among them also derive from `AbstractGradientFlow` (energy, dissipation), the
+SDEs from `AbstractAdditiveNoiseFlow`. The abstract classes declare their fields with
+`eqx.AbstractVar`; every concrete flow is final, with its own fields and `__init__`, whose
+arguments go through the checks below.
 """
 
 from __future__ import annotations
