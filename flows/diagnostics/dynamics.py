@@ -1,5 +1,6 @@
 r"""Diagnostics of the dynamics itself: how fast the particles move, and whether the energy
-decreases at the rate the flow claims (`MATH.md` section 3).
+decreases at the rate the flow claims, $\frac{dF}{dt} = -D$ (for the MMD flow
+$D = \mathbb{E}_{\mu_t}\|\nabla f_{\mu_t,\nu}\|^2$, Arbel, Korba, Salim, Gretton, NeurIPS 2019).
 
 - `VelocityNorm(flow)`: the root-mean-square speed $\big(\frac1N\sum_i \|v(t, x_i)\|^2\big)^{1/2}$;
   for the MMD flow its square is the dissipation $\mathbb{E}\|\nabla f\|^2$, and it goes to 0 at

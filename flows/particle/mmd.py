@@ -7,8 +7,9 @@ $$\dot x_i = -\nabla f_{\mu_t,\nu}(x_i), \qquad
   f_{\mu,\nu}(z) = \tfrac1N\textstyle\sum_l k(x_l, z) - \tfrac1M\sum_j k(y_j, z),$$
 
 and the energy dissipates at the rate $\frac{dF}{dt} = -\mathbb{E}_{\mu_t}\|\nabla f_{\mu_t,\nu}\|^2$.
-With the V-statistic, $\partial F / \partial x_i = \frac1N \nabla f(x_i)$: the particle ODE is gradient
-descent on $F$ with the learning rate scaled by $N$ (`MATH.md` section 3).
+With the V-statistic, $F = \frac12\|f_{\mu,\nu}\|_{\mathcal H}^2$ and
+$\partial F / \partial x_i = \frac1N \nabla f(x_i)$: the particle ODE is gradient descent on $F$
+with the learning rate scaled by $N$.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_points
 from ..core.flow import AbstractGradientFlow, Diagnostic
-from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
+from ..discrepancies.mmd import mmd2_unchecked
 from ..kernels.backends import AbstractSumBackend, Backend, resolve_backend
 from ..kernels.base import AbstractKernel
+from .base import AbstractWitnessFlow, check_kernel, check_sample_target
 
 
-class MMDFlow(AbstractGradientFlow):
+class MMDFlow(AbstractWitnessFlow, AbstractGradientFlow):
     r"""MMD gradient flow of particles toward target samples: $\dot x_i = -\nabla f_{\mu_t,\nu}(x_i)$.
 
     The state is the particle cloud, an (N, d) array.
@@ -31,7 +32,7 @@ class MMDFlow(AbstractGradientFlow):
     **Arguments:**
     - `target`: target samples $y_1..y_M$, shape (M, d).
     - `kernel`: the kernel $k$ (e.g. `GaussianKernel(bandwidth=1.0)`).
-    - `backend`: how kernel sums are computed (`flows.sum_backends`): `"auto"` (default, exact),
+    - `backend`: how kernel sums are computed (`flows.kernels.resolve_backend`): `"auto"` (default, exact),
       `"dense"`, `"blocked"`, or the approximate `"sliced"` (with `EnergyKernel(1.0)`: the sliced
       MMD flow of Hertrich et al., ICLR 2024) and `"features"`, or a backend object. With an
       approximate backend the flow is the exact MMD flow of the approximating kernel.
@@ -46,31 +47,19 @@ class MMDFlow(AbstractGradientFlow):
     backend: AbstractSumBackend
 
     def __init__(self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, backend: Backend = "auto"):
-        if not isinstance(kernel, AbstractKernel):
-            raise ValueError(f"`kernel` must be a flows kernel (e.g. GaussianKernel), got {type(kernel).__name__}.")
-        self.target = check_points("target", target)
-        self.kernel = kernel
+        self.kernel = check_kernel(kernel)
+        self.target = check_sample_target(target)
         self.backend = resolve_backend(backend)
 
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
-
-    def _target_like(self, y: Array) -> Array:
-        return self.target.astype(y.dtype)
-
     def drift(self, t, y, args):
-        return -witness_grad_unchecked(y, y, self._target_like(y), self.kernel, self.backend)
+        return -self.witness_grad(y, y)
 
     def energy(self, y):
-        return 0.5 * mmd2_unchecked(y, self._target_like(y), self.kernel, backend=self.backend)
+        return 0.5 * mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
 
     def dissipation(self, t, y, args):
-        grad_f = witness_grad_unchecked(y, y, self._target_like(y), self.kernel, self.backend)
+        grad_f = self.witness_grad(y, y)
         return jnp.mean(jnp.sum(grad_f**2, axis=1))
-
-    def mmd2(self, t, y, args):
-        """MMD² (V-statistic) between the particles and the target, as a diagnostic."""
-        return mmd2_unchecked(y, self._target_like(y), self.kernel, backend=self.backend)
 
     def diagnostics(self) -> dict[str, Diagnostic]:
         return {"mmd2": self.mmd2, **super().diagnostics()}

@@ -1,4 +1,6 @@
-r"""Noise levels $\beta(t)$ for the noise-injected and diffusion MMD flows (`MATH.md` section 3).
+r"""Noise levels $\beta(t)$ for the noise-injected and diffusion MMD flows (Arbel, Korba, Salim,
+Gretton, NeurIPS 2019): the first takes the witness gradient at $x + \beta(t)\,u$,
+$u \sim \mathcal N(0, I)$; the second adds $\sqrt{2\beta(t)}\,dW_t$ to the MMD flow.
 
 A schedule is a function of *time* $t$ (the discrete engine's iteration $n$ runs at
 $t = t_0 + n\,\gamma$, so "β = 10 until step 5000" with $\gamma = 0.1$ is a switch at $t = 500$).
@@ -95,6 +97,6 @@ def as_schedule(name: str, schedule) -> NoiseSchedule:
     if callable(schedule):
         return schedule
     raise ValueError(
-        f"`{name}` must be a number, a schedule (e.g. flows.StepDecaySchedule(1.0, 0.5, 100.0)) or a "
+        f"`{name}` must be a number, a schedule (e.g. flows.particle.StepDecaySchedule(1.0, 0.5, 100.0)) or a "
         f"callable t -> level, got {type(schedule).__name__}."
     )

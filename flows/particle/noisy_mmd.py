@@ -1,11 +1,16 @@
-r"""The MMD flow with noise: Arbel, Korba, Salim, Gretton (NeurIPS 2019), `MATH.md` section 3.
+r"""The MMD flow with noise (Arbel, Korba, Salim, Gretton, "Maximum mean discrepancy gradient flow",
+NeurIPS 2019).
 
-The plain MMD flow $\dot x = -\nabla f_{\mu_t,\nu}(x)$ can stall in local minima. Their fix
-evaluates the witness gradient at *noisy* positions:
+The plain MMD flow $\dot x = -\nabla f_{\mu_t,\nu}(x)$, with the witness
+$f_{\mu,\nu}(z) = \frac1N\sum_l k(x_l, z) - \frac1M\sum_j k(y_j, z)$, can stall in local minima. Their
+fix evaluates the witness gradient at *noisy* positions:
 
 $$X_{n+1} = X_n - \gamma\, \nabla f_{\mu_n,\nu}(X_n + \beta_n U_n), \qquad U_n \sim \mathcal N(0, I),$$
 
-with a schedule $\beta_n$; if $\sum_n \beta_n^2 = \infty$ (and a noise condition holds) $F \to 0$.
+with a schedule $\beta_n$ (e.g. $\beta_0 = 1$ halved every $K$ steps, or $\beta = 10$ then 0). While
+$8L^2\beta_n^2 F(\mu_n) \le \mathbb{E}\|\nabla f_{\mu_n,\nu}(X_n + \beta_n U_n)\|^2$ ($L$ a Lipschitz
+constant of the kernel's gradient) the energy $F = \frac12\mathrm{MMD}^2$ decreases, and if moreover
+$\sum_n \beta_n^2 = \infty$, $F \to 0$.
 Two continuous-time counterparts:
 
 - `NoiseInjectedMMDFlow`: the discrete engine runs the scheme above
@@ -27,19 +32,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_points, check_positive
-from ..core.flow import AbstractFlow, Diagnostic
+from .._checks import check_bool, check_positive
+from ..core.flow import Diagnostic
 from ..core.sde import AbstractAdditiveNoiseFlow, require_key
-from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
+from ..kernels.backends import AbstractSumBackend, Backend, resolve_backend
 from ..kernels.base import AbstractKernel
 from ..kernels.radial import GaussianKernel, SumKernel
+from .base import AbstractWitnessFlow, check_kernel, check_sample_target
 from .noise_schedules import NoiseSchedule, as_schedule
-
-
-def _check_kernel(kernel) -> AbstractKernel:
-    if not isinstance(kernel, AbstractKernel):
-        raise ValueError(f"`kernel` must be a flows kernel (e.g. GaussianKernel), got {type(kernel).__name__}.")
-    return kernel
 
 
 def gaussian_smoothed_kernel(kernel: AbstractKernel, beta: Array, dim: int) -> SumKernel:
@@ -62,20 +62,12 @@ def gaussian_smoothed_kernel(kernel: AbstractKernel, beta: Array, dim: int) -> S
     return SumKernel(smoothed, scaled)
 
 
-class AbstractNoisyMMDFlow(AbstractFlow):
-    """What the two noisy MMD flows share: target samples, a kernel, a noise level $\\beta(t)$,
-    and their diagnostics `mmd2` (V-statistic to the target) and `noise_level` $\\beta(t)$."""
+class AbstractNoisyMMDFlow(AbstractWitnessFlow):
+    """What the two noisy MMD flows share: target samples, a kernel and its sum backend, a noise
+    level $\\beta(t)$, and their diagnostics `mmd2` (V-statistic to the target) and `noise_level`
+    $\\beta(t)$."""
 
-    target: eqx.AbstractVar[Float[Array, "m d"]]
-    kernel: eqx.AbstractVar[AbstractKernel]
     noise: eqx.AbstractVar[NoiseSchedule]
-
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
-
-    def mmd2(self, t, y, args):
-        """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
-        return mmd2_unchecked(y, self.target.astype(y.dtype), self.kernel)
 
     def noise_level(self, t, y, args):
         """$\\beta(t)$."""
@@ -86,7 +78,7 @@ class AbstractNoisyMMDFlow(AbstractFlow):
 
 
 class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):
-    r"""Noise-injected MMD flow (Arbel et al. 2019): the discrete engine steps
+    r"""Noise-injected MMD flow (Arbel et al., NeurIPS 2019): the discrete engine steps
     $x \leftarrow x - \gamma \nabla f(x + \beta(t) u)$ with fresh $u \sim \mathcal N(0, I)$ from the
     per-iteration key; a diffrax solver integrates the averaged drift
     $-\mathbb{E}_u \nabla f(x + \beta(t) u)$ (Gaussian kernels only, closed form).
@@ -97,6 +89,8 @@ class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):
       discrete scheme).
     - `noise`: the noise level $\beta(t)$: a number, a schedule (`ConstantSchedule`,
       `StepDecaySchedule`, `PiecewiseConstantSchedule`) or any traceable `t -> beta`.
+    - `backend`: how kernel sums are computed (`flows.kernels.resolve_backend`; default `"auto"`,
+      exact), for the averaged drift, the discrete scheme and `mmd2`.
 
     **Diagnostics:** `mmd2` (V-statistic to the target) and `noise_level` $\beta(t)$.
     """
@@ -104,25 +98,28 @@ class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):
     target: Float[Array, "m d"]
     kernel: AbstractKernel
     noise: NoiseSchedule
+    backend: AbstractSumBackend
 
-    def __init__(self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, noise):
-        self.target = check_points("target", target)
-        self.kernel = _check_kernel(kernel)
+    def __init__(self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, noise, backend: Backend = "auto"):
+        self.target = check_sample_target(target)
+        self.kernel = check_kernel(kernel)
         self.noise = as_schedule("noise", noise)
+        self.backend = resolve_backend(backend)
 
     def drift(self, t, y, args):
         smoothed = gaussian_smoothed_kernel(self.kernel, self.noise(t), y.shape[1])
-        return -witness_grad_unchecked(y, y, self.target.astype(y.dtype), smoothed)
+        return -self.witness_grad(y, y, smoothed)
 
     def discrete_drift(self, t, y, args, key):
         key = require_key(key, "the noise-injected MMD flow's discrete scheme")
         u = jax.random.normal(key, y.shape, y.dtype)
-        return -witness_grad_unchecked(y + self.noise(t) * u, y, self.target.astype(y.dtype), self.kernel)
+        return -self.witness_grad(y + self.noise(t) * u, y)
 
 
 class DiffusionMMDFlow(AbstractNoisyMMDFlow, AbstractAdditiveNoiseFlow):
     r"""The diffusion MMD flow $dX = -\nabla f_{\mu_t,\nu}(X)\,dt + \sqrt{2\beta(t)}\,dW_t$, an SDE
-    with additive noise for diffrax's SDE solvers (`MATH.md` section 3).
+    with additive noise for diffrax's SDE solvers: the MMD flow with Brownian noise added to the
+    positions, where Arbel et al.'s noise injection (NeurIPS 2019) perturbs the witness's argument.
 
     **Arguments:**
     - `target`: target samples, shape (M, d).
@@ -131,6 +128,8 @@ class DiffusionMMDFlow(AbstractNoisyMMDFlow, AbstractAdditiveNoiseFlow):
     - `brownian_tolerance`: the Brownian tree's time resolution (default $(t_1 - t_0) 2^{-16}$).
     - `levy_area`: whether the Brownian tree carries space-time Lévy area (default True, needed by
       `ShARK`, `SEA`, `SRA1`); False is several times cheaper and enough for `Euler` and `Heun`.
+    - `backend`: how kernel sums are computed (`flows.kernels.resolve_backend`; default `"auto"`,
+      exact), for the drift and `mmd2`.
 
     Needs `simulate(..., key=...)` and a diffrax solver with a fixed step (`dt0`), e.g.
     `diffrax.Euler()` (Euler-Maruyama), `diffrax.Heun()` or `diffrax.ShARK()`.
@@ -140,6 +139,7 @@ class DiffusionMMDFlow(AbstractNoisyMMDFlow, AbstractAdditiveNoiseFlow):
     target: Float[Array, "m d"]
     kernel: AbstractKernel
     noise: NoiseSchedule
+    backend: AbstractSumBackend
     brownian_tolerance: float | None = None
     levy_area: bool = True
     sde_name = "the diffusion MMD flow"
@@ -148,22 +148,20 @@ class DiffusionMMDFlow(AbstractNoisyMMDFlow, AbstractAdditiveNoiseFlow):
 
     def __init__(
         self, target: Float[ArrayLike, "m d"], kernel: AbstractKernel, noise, brownian_tolerance=None,
-        levy_area: bool = True,
+        levy_area: bool = True, backend: Backend = "auto",
     ):
-        self.target = check_points("target", target)
-        self.kernel = _check_kernel(kernel)
+        self.target = check_sample_target(target)
+        self.kernel = check_kernel(kernel)
         self.noise = as_schedule("noise", noise)
         if brownian_tolerance is not None:
             check_positive("brownian_tolerance", brownian_tolerance)
         self.brownian_tolerance = brownian_tolerance
-        if not isinstance(levy_area, bool):
-            raise ValueError(f"`levy_area` must be True or False, got {levy_area!r}.")
-        self.levy_area = levy_area
+        self.levy_area = check_bool("levy_area", levy_area)
+        self.backend = resolve_backend(backend)
 
     def drift(self, t, y, args):
-        return -witness_grad_unchecked(y, y, self.target.astype(y.dtype), self.kernel)
+        return -self.witness_grad(y, y)
 
     def noise_scale(self, t):
         """The diffusion coefficient $\\sqrt{2\\beta(t)}$."""
         return jnp.sqrt(2 * self.noise(t))
-

@@ -1,4 +1,5 @@
-r"""The Sinkhorn divergence flow (Feydy et al., AISTATS 2019), through `ott-jax`; `MATH.md` section 8.
+r"""The Sinkhorn divergence flow (Feydy, Séjourné, Vialard, Amari, Trouvé, Peyré, AISTATS 2019), through
+`ott-jax`.
 
 $S_\varepsilon(\mu, \nu) = \mathrm{OT}_\varepsilon(\mu, \nu) - \frac12\mathrm{OT}_\varepsilon(\mu, \mu)
 - \frac12\mathrm{OT}_\varepsilon(\nu, \nu)$ with the entropic optimal transport cost
@@ -15,12 +16,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_points, check_positive
+from .._checks import check_positive, check_positive_int
 from ..core.flow import AbstractGradientFlow, Diagnostic
 from ..discrepancies.transport import sinkhorn_divergence_unchecked
+from .base import AbstractSampleTargetFlow, check_sample_target
 
 
-class SinkhornFlow(AbstractGradientFlow):
+class SinkhornFlow(AbstractSampleTargetFlow, AbstractGradientFlow):
     r"""Sinkhorn divergence flow $\dot x_i = -N\,\partial_{x_i} S_\varepsilon(\mu_N, \nu)$.
 
     **Arguments:**
@@ -39,17 +41,12 @@ class SinkhornFlow(AbstractGradientFlow):
     max_iterations: int = 2000
 
     def __init__(self, target: Float[ArrayLike, "m d"], epsilon: float, threshold: float = 1e-6, max_iterations: int = 2000):
-        self.target = check_points("target", target)
+        self.target = check_sample_target(target)
         check_positive("epsilon", epsilon)
         check_positive("threshold", threshold)
-        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
-            raise ValueError(f"`max_iterations` must be a positive integer, got {max_iterations!r}.")
         self.epsilon = epsilon
         self.threshold = threshold
-        self.max_iterations = max_iterations
-
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
+        self.max_iterations = check_positive_int("max_iterations", max_iterations)
 
     def energy(self, y):
         return sinkhorn_divergence_unchecked(

@@ -1,4 +1,5 @@
-r"""The sliced Wasserstein flow (Liutkus et al., ICML 2019; Bonneel et al. 2015), `MATH.md` section 8.
+r"""The sliced Wasserstein flow (Liutkus, Şimşekli, Majewski, Durmus, Stöter, ICML 2019; Bonneel, Rabin,
+Peyré, Pfister, J. Math. Imaging Vis. 2015).
 
 $F(\mu) = \frac12\mathrm{SW}_2^2(\mu, \nu) \approx \frac1{2P}\sum_{p=1}^P W_2^2(\theta_p\#\mu, \theta_p\#\nu)$
 over $P$ random unit directions $\theta_p$. In one dimension optimal transport is monotone, so
@@ -19,17 +20,17 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_points
+from .._checks import check_bool, check_key, check_positive_int
 from .._sampling import sphere_directions
 from ..core.flow import AbstractGradientFlow, Diagnostic
 from ..core.sde import require_key
 from ..discrepancies.sliced import sliced_wasserstein2
+from .base import AbstractSampleTargetFlow, check_sample_target
 
 
-class SlicedWassersteinFlow(AbstractGradientFlow):
+class SlicedWassersteinFlow(AbstractSampleTargetFlow, AbstractGradientFlow):
     r"""Sliced Wasserstein flow $\dot x_i = -N\,\partial_{x_i}\frac12\mathrm{SW}_2^2$ toward target samples.
 
     **Arguments:**
@@ -48,18 +49,14 @@ class SlicedWassersteinFlow(AbstractGradientFlow):
     resample: bool = False
 
     def __init__(self, target: Float[ArrayLike, "m d"], n_projections: int, key: Array, resample: bool = False):
-        self.target = check_points("target", target)
-        if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
-            raise ValueError(f"`n_projections` must be a positive integer, got {n_projections!r}.")
-        key = require_key(key, "the sliced Wasserstein flow (its directions are random)")
-        self.directions = sphere_directions(key, int(n_projections), self.target.shape[1], self.target.dtype)
-        self.resample = bool(resample)
-
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
+        self.target = check_sample_target(target)
+        n_projections = check_positive_int("n_projections", n_projections)
+        key = check_key("key", key)
+        self.directions = sphere_directions(key, n_projections, self.target.shape[1], self.target.dtype)
+        self.resample = check_bool("resample", resample)
 
     def _energy(self, y: Array, directions: Array) -> Array:
-        return 0.5 * sliced_wasserstein2(y, self.target.astype(y.dtype), directions.astype(y.dtype))
+        return 0.5 * sliced_wasserstein2(y, self.target_like(y), directions.astype(y.dtype))
 
     def energy(self, y):
         return self._energy(y, self.directions)

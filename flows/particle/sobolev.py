@@ -1,9 +1,11 @@
 r"""Kernel Sobolev descent: the MMD flow with a gradient-regularized critic (Mroueh, Sercu, Raj,
-AISTATS 2019; Arbel, Sutherland, Bińkowski, Gretton, NeurIPS 2018), `MATH.md` section 4.
+AISTATS 2019, "Sobolev descent"; Arbel, Sutherland, Bińkowski, Gretton, NeurIPS 2018, "On gradient
+regularizers for MMD GANs").
 
 The critic $u$ maximizes $\mathbb{E}_\nu u - \mathbb{E}_\mu u - \frac12(\mathbb{E}_\mu\|\nabla u\|^2
 + \lambda\|u\|_{\mathcal H}^2)$, so $u = (D_\mu + \lambda I)^{-1}\eta$ with $\eta = \varphi_\nu - \varphi_\mu$
-and $D_\mu = \mathbb{E}_\mu \sum_j \partial_j k(x, \cdot) \otimes \partial_j k(x, \cdot)$; particles
+(the difference of the mean embeddings) and
+$D_\mu = \mathbb{E}_{x\sim\mu} \sum_j \partial_j k(x, \cdot) \otimes \partial_j k(x, \cdot)$; particles
 move along $\dot x = +\nabla u(x)$. By Woodbury, with the (Nd × Nd) mixed-Hessian matrix
 $H_{(i,p),(l,q)} = \partial_{x_p}\partial_{y_q} k(x_i, x_l)$ and $g_i = \nabla\eta(x_i) = -\nabla f_{\mu,\nu}(x_i)$,
 
@@ -28,14 +30,16 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_choice, check_points, check_positive
+from .._checks import check_choice, check_positive, check_positive_int
 from ..core.flow import AbstractGradientFlow, Diagnostic
-from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
+from ..discrepancies.mmd import mmd2_unchecked
+from ..kernels.backends import AbstractSumBackend, Backend, resolve_backend
 from ..kernels.base import AbstractKernel
 from ..kernels.sums import kernel_hessian_matrix, kernel_hessian_sum
+from .base import AbstractWitnessFlow, check_kernel, check_sample_target
 
 
-class KernelSobolevFlow(AbstractGradientFlow):
+class KernelSobolevFlow(AbstractWitnessFlow, AbstractGradientFlow):
     r"""Kernel Sobolev descent $\dot x_i = \nabla u(x_i) = N\beta_i$, $(H + N\lambda I)\beta = -\nabla f(x)$.
 
     **Arguments:**
@@ -48,6 +52,10 @@ class KernelSobolevFlow(AbstractGradientFlow):
       $\|r\| \le$ `cg_atol` + `cg_rtol` $\|g\|$ (defaults: `cg_rtol` 1e-10 in float64, 1e-5 in
       float32; `cg_atol` = 1e-3 `cg_rtol`; `cg_max_steps` = 10 N d, CG being exact after N d steps
       in exact arithmetic). Running out of steps raises lineax's error: raise `cg_max_steps`.
+    - `backend`: how kernel sums are computed (`flows.kernels.resolve_backend`; default `"auto"`,
+      exact): the witness gradient $g$, the energy and `mmd2`, and with `solver="cg"` every
+      Hessian-vector product $H\beta$. The dense solver forms the Nd × Nd matrix $H$ by nature
+      (`kernel_hessian_matrix`), so its $H$ does not go through the backend.
 
     **Diagnostics:** `mmd2`, `energy` ($\frac12$ MMD²), `dissipation` ($g\cdot\beta =
     \langle\eta, D(D+\lambda)^{-1}\eta\rangle$), `dissipation_residual` (autodiff).
@@ -56,6 +64,7 @@ class KernelSobolevFlow(AbstractGradientFlow):
     target: Float[Array, "m d"]
     kernel: AbstractKernel
     regularization: float | Array
+    backend: AbstractSumBackend
     solver: str = "dense"
     cg_rtol: float | None = None
     cg_atol: float | None = None
@@ -70,32 +79,27 @@ class KernelSobolevFlow(AbstractGradientFlow):
         cg_rtol: float | None = None,
         cg_atol: float | None = None,
         cg_max_steps: int | None = None,
+        backend: Backend = "auto",
     ):
-        if not isinstance(kernel, AbstractKernel):
-            raise ValueError(f"`kernel` must be a flows kernel (e.g. GaussianKernel), got {type(kernel).__name__}.")
+        self.kernel = check_kernel(kernel)
         check_positive("regularization", regularization)
         check_choice("solver", solver, {"dense", "cg"})
         if cg_rtol is not None:
             check_positive("cg_rtol", cg_rtol)
         if cg_atol is not None:
             check_positive("cg_atol", cg_atol)
-        if cg_max_steps is not None and (not isinstance(cg_max_steps, int) or cg_max_steps < 1):
-            raise ValueError(f"`cg_max_steps` must be a positive integer or None, got {cg_max_steps!r}.")
-        self.target = check_points("target", target)
-        self.kernel = kernel
+        self.cg_max_steps = None if cg_max_steps is None else check_positive_int("cg_max_steps", cg_max_steps)
+        self.target = check_sample_target(target)
         self.regularization = regularization
         self.solver = solver
         self.cg_rtol = cg_rtol
         self.cg_atol = cg_atol
-        self.cg_max_steps = cg_max_steps
-
-    def check_state(self, y0):
-        return check_points("y0", y0, dim=self.target.shape[1], dim_name="target")
+        self.backend = resolve_backend(backend)
 
     def _solve(self, y: Array) -> tuple[Array, Array]:
         """$g = -\\nabla f(x)$ and $\\beta = (H + N\\lambda)^{-1} g$, both (N, d)."""
         n, d = y.shape
-        g = -witness_grad_unchecked(y, y, self.target.astype(y.dtype), self.kernel)
+        g = -self.witness_grad(y, y)
         shift = n * jnp.asarray(self.regularization, y.dtype)
         if self.solver == "dense":
             matrix = kernel_hessian_matrix(self.kernel, y, y).reshape(n * d, n * d) + shift * jnp.eye(n * d, dtype=y.dtype)
@@ -103,7 +107,7 @@ class KernelSobolevFlow(AbstractGradientFlow):
             beta = lx.linear_solve(operator, g.reshape(-1), lx.Cholesky()).value.reshape(n, d)
         else:
             operator = lx.FunctionLinearOperator(
-                lambda v: kernel_hessian_sum(self.kernel, y, y, v) + shift * v,
+                lambda v: kernel_hessian_sum(self.kernel, y, y, v, backend=self.backend) + shift * v,
                 jax.ShapeDtypeStruct(y.shape, y.dtype),
                 tags=(lx.symmetric_tag, lx.positive_semidefinite_tag),
             )
@@ -119,15 +123,11 @@ class KernelSobolevFlow(AbstractGradientFlow):
         return y.shape[0] * beta
 
     def energy(self, y):
-        return 0.5 * mmd2_unchecked(y, self.target.astype(y.dtype), self.kernel)
+        return 0.5 * mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
 
     def dissipation(self, t, y, args):
         g, beta = self._solve(y)
         return jnp.sum(g * beta)
-
-    def mmd2(self, t, y, args):
-        """MMD² (V-statistic) between the particles and the target."""
-        return 2 * self.energy(y)
 
     def diagnostics(self) -> dict[str, Diagnostic]:
         return {"mmd2": self.mmd2, **super().diagnostics()}

@@ -113,6 +113,45 @@ def test_velocity_norm_squared_is_the_mmd_flows_dissipation():
         D.RelativeDissipationResidual(D.VelocityNorm(flow))
 
 
+def discrepancy_diagnostics(backend):
+    """The diagnostics that sum a kernel, under `backend`, on fixed clouds of 24 particles and 20
+    target samples (multiples of 4: rows split across 4 devices)."""
+    kx, ky = jax.random.split(jax.random.PRNGKey(14))
+    x, y = jax.random.normal(kx, (24, 2)), 0.8 * jax.random.normal(ky, (20, 2)) + 1.0
+    diagnostics = {
+        "mmd2": D.MMD2(y, flows.kernels.IMQKernel(1.3), backend=backend),
+        "mmd2_unbiased": D.MMD2(y, flows.kernels.GaussianKernel(0.9), unbiased=True, backend=backend),
+        "multiscale": D.MMD2.multiscale(y, backend=backend),
+        "energy_distance": D.EnergyDistance(y, backend=backend),
+    }
+    return x, diagnostics
+
+
+def assert_discrepancies_match_auto(backend):
+    """MMD² and the energy distance under `backend` equal their `"auto"` values to 1e-10 relative:
+    an exact backend only reorders the additions (a few N eps, N = 24, eps = 2.2e-16)."""
+    x, values = discrepancy_diagnostics(backend)
+    _, reference = discrepancy_diagnostics("auto")
+    for name, diagnostic in values.items():
+        assert _call(diagnostic, x) == pytest.approx(float(_call(reference[name], x)), rel=1e-10), name
+
+
+def test_discrepancies_on_the_blocked_backend_match_auto():
+    """Tiles of 7 x 5, so both clouds are cut into padded blocks."""
+    assert_discrepancies_match_auto(flows.kernels.BlockedSums(row_block=7, col_block=5))
+
+
+def test_discrepancies_sum_through_their_backend():
+    """With the sliced Riesz backend (P = 4 directions: far from exact) the energy distance is the
+    sliced one, `flows.discrepancies.mmd2` under the same backend, not the exact value."""
+    x, diagnostics = discrepancy_diagnostics(flows.kernels.SlicedRieszApproximation(jax.random.PRNGKey(2), projections=4))
+    y = diagnostics["energy_distance"].target
+    sliced = float(flows.discrepancies.mmd2(x, y, flows.kernels.EnergyKernel(1.0), backend=diagnostics["energy_distance"].backend))
+    exact = float(flows.discrepancies.energy_distance(x, y))
+    assert _call(diagnostics["energy_distance"], x) == pytest.approx(sliced, rel=1e-12)
+    assert abs(sliced - exact) > 1e-3 * exact
+
+
 def test_multiscale_mmd_uses_the_median_distance():
     target = np.asarray(jax.random.normal(jax.random.PRNGKey(13), (50, 2)))
     multi = D.MMD2.multiscale(target, factors=(0.5, 2.0))

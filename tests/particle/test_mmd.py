@@ -1,4 +1,5 @@
-"""The particle MMD flow under diffrax and the discrete engine (MATH.md section 3)."""
+"""The particle MMD flow (Arbel, Korba, Salim, Gretton, NeurIPS 2019), x_i' = -grad f(x_i) with
+dF/dt = -E |grad f|^2, under diffrax and the discrete engine."""
 
 import diffrax
 import jax

@@ -1,5 +1,6 @@
-"""SVGD, KSD descent, the sliced Wasserstein and Sinkhorn flows (MATH.md section 8), against
-closed forms and independent float64 NumPy references."""
+"""SVGD (Liu and Wang, NeurIPS 2016), KSD descent (Korba et al., ICML 2021), the sliced Wasserstein
+(Liutkus et al., ICML 2019) and Sinkhorn (Feydy et al., AISTATS 2019) flows, against closed forms and
+independent float64 NumPy references."""
 
 import diffrax
 import jax
@@ -151,3 +152,33 @@ def test_sinkhorn_flow_decreases_the_divergence():
     s = traj.diagnostics["sinkhorn_divergence"]
     assert np.all(np.diff(s) < 0) and s[-1] < 0.05 * s[0]  # near W_2^2, which decays like e^(-4t) here
     assert np.abs(traj.diagnostics["dissipation_residual"]).max() < 1e-6 * traj.diagnostics["dissipation"].max()
+
+
+def test_particle_flows_check_their_arguments():
+    """The shared checks: a density target for the Stein flows and Langevin, a radial kernel for
+    the Stein flows, a flows kernel for the MMD flows, counts, keys and switches; and every flow's
+    initial state must share the target's dimension."""
+    density, samples = T.Gaussian([0.0, 0.0]), np.zeros((5, 2))
+    radial, key = flows.kernels.GaussianKernel(1.0), jax.random.PRNGKey(0)
+    P = flows.particle
+    bad = [
+        (lambda: P.SVGDFlow(T.TwoMoons(), radial), "`target` must have a density"),
+        (lambda: P.KSDFlow(samples, radial), "`target` must be a flows target"),
+        (lambda: P.SVGDFlow(density, flows.kernels.NetworkKernel(np.ones((3, 2)))), "`kernel` must be a radial"),
+        (lambda: P.KSDFlow(density, 1.0), "`kernel` must be a radial"),
+        (lambda: P.DiffusionMMDFlow(samples, "gaussian", 0.1), "`kernel` must be a flows kernel"),
+        (lambda: P.KernelSobolevFlow(samples, radial, 0.1, cg_max_steps=0), "`cg_max_steps` must be an integer >= 1"),
+        (lambda: P.SinkhornFlow(samples, 0.1, max_iterations=2.5), "`max_iterations` must be an integer >= 1"),
+        (lambda: P.SlicedWassersteinFlow(samples, True, key), "`n_projections` must be an integer >= 1"),
+        (lambda: P.SlicedWassersteinFlow(samples, 4, None), "`key` must be a jax.random key"),
+        (lambda: P.SlicedWassersteinFlow(samples, 4, key, resample="yes"), "`resample` must be True or False"),
+        (lambda: P.DiffusionMMDFlow(samples, radial, 0.1, levy_area=1), "`levy_area` must be True or False"),
+    ]
+    for make, match in bad:
+        with pytest.raises(ValueError, match=match):
+            make()
+    three_d = np.zeros((4, 3))
+    for flow in (P.MMDFlow(samples, radial), P.SinkhornFlow(samples, 0.1), P.SlicedWassersteinFlow(samples, 4, key),
+                 P.LangevinFlow(density), P.SVGDFlow(density, radial), P.KSDFlow(density, radial)):
+        with pytest.raises(ValueError, match="`y0` must have dimension d = 2 to match `target`"):
+            flow.check_state(three_d)

@@ -1,4 +1,5 @@
-"""Kernel Sobolev descent (MATH.md section 4) against an independent float64 NumPy reference."""
+"""Kernel Sobolev descent (Mroueh, Sercu, Raj, AISTATS 2019; Arbel, Sutherland, Bińkowski, Gretton,
+NeurIPS 2018) against an independent float64 NumPy reference."""
 
 import diffrax
 import jax
@@ -32,9 +33,12 @@ def mixed_hessian(a, b, s):
 
 
 def test_critic_solves_the_regularized_sobolev_equation_and_drives_the_particles():
-    """NumPy, from MATH.md section 4 only: beta from the Woodbury system; the critic u satisfies
-    (D + lambda) u = eta at random points (residual < 1e-10 relative); the library's drift is grad u
-    at the particles and its dissipation is <eta, D (D + lambda)^-1 eta> = (1/N) sum grad u . grad eta."""
+    """NumPy, from the definitions only: the critic u = (D + lambda)^-1 eta, eta = phi_nu - phi_mu,
+    D = E_mu sum_j d_j k(x, .) (x) d_j k(x, .), in the finite (Woodbury) form
+    u(z) = (1/lambda) [eta(z) - sum_i grad_x k(x_i, z) . beta_i], (H + N lambda I) beta = grad eta(x),
+    H the Nd x Nd mixed Hessian d_{x_p} d_{y_q} k(x_i, x_l). It satisfies (D + lambda) u = eta at
+    random points (residual < 1e-10 relative); the library's drift is grad u at the particles and its
+    dissipation is <eta, D (D + lambda)^-1 eta> = (1/N) sum grad u . grad eta."""
     y, x = problem()
     n, d = x.shape
     s, lam = 1.2, 0.05
@@ -102,7 +106,7 @@ def test_dense_hessian_matrix_agrees_with_the_hessian_sum(kernel):
     blocks = flows.kernels.kernel_hessian_matrix(kernel, x, y)
     assert blocks.shape == (7, 3, 9, 3)
     np.testing.assert_allclose(np.einsum("ipjq,jq->ip", blocks, v), flows.kernels.kernel_hessian_sum(kernel, x, y, v), rtol=1e-12, atol=1e-14)
-    if isinstance(kernel, flows.kernels.GaussianKernel):  # and the closed form of MATH.md section 1
+    if isinstance(kernel, flows.kernels.GaussianKernel):  # and the closed form k (I / s^2 - (x-y)(x-y)^T / s^4)
         np.testing.assert_allclose(blocks, mixed_hessian(x, y, 0.7).transpose(0, 2, 1, 3), rtol=1e-12, atol=1e-15)
 
 

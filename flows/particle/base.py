@@ -1,0 +1,154 @@
+r"""What the particle flows share: a cloud of $N$ particles in $\mathbb{R}^d$ (the state, an (N, d)
+array) moving toward a target in $\mathbb{R}^d$, given by samples $y_1..y_M$ or by a density $\pi$
+known through its score $\nabla\log\pi$; for the kernel flows, a kernel $k$ and the backend that
+computes its sums (`flows.kernels.kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`).
+
+```
+AbstractParticleFlow                 check_state: an (N, d) array with the target's d
+├── AbstractSampleTargetFlow         target samples (M, d): SinkhornFlow, SlicedWassersteinFlow
+│   └── AbstractWitnessFlow *        the MMD witness gradient, `mmd2`: MMDFlow, KernelSobolevFlow,
+│       └── AbstractNoisyMMDFlow     (noisy_mmd.py) NoiseInjectedMMDFlow, DiffusionMMDFlow
+├── AbstractDensityTargetFlow        a target with a score: LangevinFlow
+│   └── AbstractSteinFlow *          a radial kernel, `ksd2`: SVGDFlow, KSDFlow
+└── AbstractKernelFlow               a kernel and the backend of all its sums (* derive from it too)
+```
+
+The gradient flows among them also derive from `AbstractGradientFlow` (energy, dissipation), the
+SDEs from `AbstractAdditiveNoiseFlow`. The abstract classes declare their fields with
+`eqx.AbstractVar`; every concrete flow is final, with its own fields and `__init__`, whose
+arguments go through the checks below.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._checks import check_points
+from ..core.flow import AbstractFlow
+from ..discrepancies.ksd import ksd2
+from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
+from ..kernels.backends import AbstractSumBackend
+from ..kernels.base import AbstractKernel
+from ..kernels.radial import AbstractRadialKernel
+from ..targets import AbstractTarget
+
+
+def check_sample_target(target) -> Float[Array, "m d"]:
+    """Target samples: a non-empty, finite (M, d) array (raise a `ValueError` naming `target`)."""
+    return check_points("target", target)
+
+
+def check_target_with_score(target) -> AbstractTarget:
+    """The flows toward a known density need `target.score`: raise a `ValueError` otherwise."""
+    if not isinstance(target, AbstractTarget):
+        raise ValueError(f"`target` must be a flows target (e.g. flows.targets.Gaussian), got {type(target).__name__}.")
+    if not target.has_density:
+        raise ValueError(
+            f"`target` must have a density (a score), but {type(target).__name__} can only be sampled; "
+            "use a sample-based flow (MMDFlow, SinkhornFlow, SlicedWassersteinFlow) for it."
+        )
+    return target
+
+
+def check_kernel(kernel) -> AbstractKernel:
+    """Raise a `ValueError` naming `kernel` unless it is a flows kernel."""
+    if not isinstance(kernel, AbstractKernel):
+        raise ValueError(f"`kernel` must be a flows kernel (e.g. GaussianKernel), got {type(kernel).__name__}.")
+    return kernel
+
+
+def check_radial_kernel(kernel) -> AbstractRadialKernel:
+    """The Stein flows rely on $\\nabla_y k(x, y) = -\\nabla_x k(x, y)$: a radial kernel is required."""
+    if not isinstance(kernel, AbstractRadialKernel):
+        raise ValueError(
+            f"`kernel` must be a radial flows kernel (GaussianKernel, IMQKernel, ...), got {type(kernel).__name__}."
+        )
+    return kernel
+
+
+class AbstractParticleFlow(AbstractFlow):
+    """A flow of a particle cloud, an (N, d) array, toward a target in $\\mathbb{R}^d$."""
+
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int:
+        """The dimension $d$ of the target, which the particles must share."""
+
+    def check_state(self, y0):
+        return check_points("y0", y0, dim=self.dim, dim_name="target")
+
+
+class AbstractSampleTargetFlow(AbstractParticleFlow):
+    """A particle flow toward target samples $y_1..y_M$, an (M, d) array."""
+
+    target: eqx.AbstractVar[Float[Array, "m d"]]
+
+    @property
+    def dim(self) -> int:
+        return self.target.shape[1]
+
+    def target_like(self, y: Array) -> Array:
+        """The target samples in the particles' dtype."""
+        return self.target.astype(y.dtype)
+
+
+class AbstractDensityTargetFlow(AbstractParticleFlow):
+    """A particle flow toward a density $\\pi$ known through its score $s = \\nabla\\log\\pi$."""
+
+    target: eqx.AbstractVar[AbstractTarget]
+
+    @property
+    def dim(self) -> int:
+        return self.target.dim
+
+    def score(self, y: Array) -> Array:
+        """$s(x_i) = \\nabla\\log\\pi(x_i)$ at the particles, in their dtype."""
+        return self.target.score(y).astype(y.dtype)
+
+    def mean_log_prob(self, t, y, args):
+        """$\\frac1N\\sum_i \\log\\pi(x_i)$."""
+        return jnp.mean(self.target.log_prob(y))
+
+
+class AbstractKernelFlow(AbstractParticleFlow):
+    """A particle flow driven by kernel sums: a kernel $k$ and the backend that computes every sum
+    of the flow (`flows.kernels.resolve_backend`; the default `"auto"` is exact)."""
+
+    kernel: eqx.AbstractVar[AbstractKernel]
+    backend: eqx.AbstractVar[AbstractSumBackend]
+
+
+class AbstractWitnessFlow(AbstractSampleTargetFlow, AbstractKernelFlow):
+    r"""A kernel flow toward target samples through the MMD witness
+    $f_{\mu,\nu}(z) = \frac1N\sum_l k(x_l, z) - \frac1M\sum_j k(y_j, z)$ (model minus target), with the
+    `mmd2` diagnostic: the V-statistic
+    $\mathrm{MMD}^2 = \frac1{N^2}\sum_{i,l} k(x_i, x_l) + \frac1{M^2}\sum_{j,j'} k(y_j, y_{j'})
+    - \frac2{NM}\sum_{i,j} k(x_i, y_j) = \|f_{\mu,\nu}\|_{\mathcal H}^2$."""
+
+    def witness_grad(self, z: Array, y: Array, kernel: AbstractKernel | None = None) -> Array:
+        """$\\nabla f_{\\mu,\\nu}(z_i)$ for the particles $y$ (under `kernel`, default the flow's)."""
+        kernel = self.kernel if kernel is None else kernel
+        return witness_grad_unchecked(z, y, self.target_like(y), kernel, self.backend)
+
+    def mmd2(self, t, y, args):
+        """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
+        return mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
+
+
+class AbstractSteinFlow(AbstractDensityTargetFlow, AbstractKernelFlow):
+    r"""A kernel flow toward a density through its score, with the `ksd2` diagnostic: the kernel
+    Stein discrepancy (V-statistic)
+    $\mathrm{KSD}^2(\mu_N \,|\, \pi) = \frac1{N^2}\sum_{i,j} k_\pi(x_i, x_j)$ with the Stein kernel
+    $k_\pi(x, y) = s(x)^\top s(y)\,k(x, y) + s(x)^\top \nabla_y k + \nabla_x k^\top s(y)
+    + \operatorname{tr}\nabla_x\nabla_y k$ (Liu, Lee, Jordan, ICML 2016; Chwialkowski, Strathmann,
+    Gretton, ICML 2016). The kernel is radial, so that $\nabla_y k = -\nabla_x k$."""
+
+    kernel: eqx.AbstractVar[AbstractRadialKernel]
+
+    def ksd2(self, t, y, args):
+        """KSD² (V-statistic) of the particles to the target under the flow's kernel."""
+        return ksd2(y, self.score(y), self.kernel, backend=self.backend)
