@@ -207,7 +207,7 @@ class _ODEPlan:
     max_steps: int
 
     @classmethod
-    def checked(cls, run: _Run, ts, dt0, controller, max_steps) -> "_ODEPlan":
+    def checked(cls, run: _Run, ts, dt0, controller, max_steps) -> _ODEPlan:
         ts = ode_save_times(run.t0, run.t1, ts=ts)
         if controller is None:
             controller = diffrax.ConstantStepSize() if dt0 is not None else diffrax.PIDController(rtol=1e-4, atol=1e-6)
@@ -297,7 +297,7 @@ class _DiscretePlan:
     save_steps: np.ndarray
 
     @classmethod
-    def checked(cls, run: _Run, ts) -> "_DiscretePlan":
+    def checked(cls, run: _Run, ts) -> _DiscretePlan:
         return cls(save_steps=discrete_save_steps(run.t0, run.t1, run.solver.step, ts=ts))
 
 
