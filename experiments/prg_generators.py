@@ -114,7 +114,7 @@ def distinguishers(x, y, mlps: tuple, key, setting: dict, patterns) -> dict:
         out[label] = dict(kind="accuracy", accuracy=result.accuracy, standard_error=result.standard_error,
                           z=result.z_score, p_value=result.p_value)
     if setting["wgan_gp"]:
-        result, _ = flows.analysis.wgan_gp_critic_test(mlps[1], x_train, y_train, x_test, y_test, key=keys[1],
+        result = flows.analysis.wgan_gp_critic_test(mlps[1], x_train, y_train, x_test, y_test, key=keys[1],
                                               learning_rate=1e-3, num_permutations=1000, **training)
         out["WGAN-GP critic"] = dict(kind="gap", gap=result.statistic, z=result.z_score, p_value=result.p_value)
     x, y = x_test[: setting["mmd_n"]], y_test[: setting["mmd_n"]]
