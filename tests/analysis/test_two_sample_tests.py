@@ -1,4 +1,4 @@
-"""Two-sample tests (MATH.md section 7): the MMD permutation test against flows.discrepancies.mmd2, classifier and
+"""Two-sample tests (the distinguishers of Chen, Li, Li, Meka, ICLR 2022): the MMD permutation test against flows.discrepancies.mmd2, classifier and
 WGAN-GP critic tests on problems with a known answer, the gradient penalty in closed form."""
 
 import jax
