@@ -9,10 +9,12 @@ the particles move). Heat map and density contours are drawn on the plane of the
 the target's mean.
 
 Frames are drawn one at a time on a single matplotlib figure (Agg canvas, no pyplot state) and
-handed to the writer as they are drawn; the MP4 writer streams them to ffmpeg, so memory stays
-bounded however long the run. Pillow's GIF encoder keeps every frame until the file is closed (it
-stores only what changes between frames), so a GIF's memory grows with `frames` x frame size: cap
-it with `frames=`, or write MP4 for long runs. The file is written atomically.
+handed to the writer as they are drawn; the MP4 writer streams them to ffmpeg, so the rendered
+frames never pile up (what they show, the viewed samples, heat maps and arrows, is computed first
+and kept: a few times frames x (n + grid²) numbers). Pillow's GIF encoder keeps every frame until
+the file is closed (it stores only what changes between frames), so a GIF's memory grows with
+`frames` x frame size: cap it with `frames=`, or write MP4 for long runs. The file is written
+atomically.
 
 The work is split in four: the arguments are checked (`_check_options`); what each frame shows is
 computed before any drawing (`_frame_data`: the view of every frame's particles, the witness heat
@@ -47,8 +49,9 @@ def _velocity(flow, t, y, args):
 
 @eqx.filter_jit
 def _witness_on_plane(flow, plane, y):
-    r"""The witness $f_{\mu,\nu}(z) = \frac1N\sum_i k(x_i, z) - \frac1M\sum_j k(y_j, z)$ of the
-    particles `y` against `flow.target` at the points `plane` (one compiled program per shape)."""
+    r"""The witness $f_{\mu,\nu}(z) = \frac1N\sum_i k(x_i, z) - \frac1M\sum_j k(t_j, z)$ of the
+    particles $x_1..x_N$ (`y`) against the target samples $t_1..t_M$ (`flow.target`) at each point $z$
+    of `plane` (one compiled program per shape)."""
     return witness_unchecked(plane, y, flow.target.astype(y.dtype), flow.kernel)
 
 
