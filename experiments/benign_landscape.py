@@ -1,4 +1,4 @@
-"""Benign MMD landscape: Alon, Globerson, Wiesel (2021), MATH.md section 6.
+"""Benign MMD landscape: Alon, Globerson, Wiesel, "On the Optimization Landscape of Maximum Mean Discrepancy", arXiv:2110.13452, 2021.
 
     PYTHONPATH=. python experiments/benign_landscape.py           # full sweep (~5 CPU-minutes)
     PYTHONPATH=. python experiments/benign_landscape.py --quick   # d = 2 problems, few steps (seconds)
@@ -519,7 +519,7 @@ def _figures(out, results, kept, found, quick) -> dict:
 def _markdown(out, results, figures) -> str:
     setup = results["setup"]
     lines = [
-        "**Claim** (Alon, Globerson & Wiesel 2021; MATH.md section 6): the population MMD² with a Gaussian kernel is "
+        "**Claim** (Alon, Globerson & Wiesel 2021, arXiv:2110.13452): the population MMD² with a Gaussian kernel is "
         "benign for an unknown mean, a low-rank Gaussian G(z) = Az + b and the symmetric mixture N(θ, I)/2 + N(-θ, I)/2: "
         "no spurious local minima, every other stationary point a strict saddle.",
         "",

@@ -6,11 +6,14 @@ discretizes, what it costs to reach a given MMD², and the step at which it stop
                                                             # media/flow_vs_gd.gif, experiments/results/flow_vs_gd.json
 
 Two problems, float64:
-- **particles**: the MMD flow (MATH.md section 3) of N = 200 particles (48 with --quick) started at
+- **particles**: the MMD flow dx/dt = −∇f_{μ_t,ν}(x), f the witness (Arbel, Korba, Salim, Gretton,
+  NeurIPS 2019), of N = 200 particles (48 with --quick) started at
   0.5·N(0, I) toward N samples of a ring of 8 Gaussians (radius 2, std 0.3), Gaussian kernel σ = 1.
-- **PKGF**: the parametric kernelized gradient flow (MATH.md section 5) of an affine generator
+- **PKGF**: the parametric kernelized gradient flow dθ/dt = −(Γ_θ + λI)⁻¹∇_θF, Γ_θ the pull-back of
+  the RKHS metric (Mroueh & Nguyen, AISTATS 2021), of an affine generator
   G(z) = Az + b (k = 1; A = (0.3, -0.8)ᵀ, b = (0.5, 0)) toward a rank-1 Gaussian in d = 2, in population mode: MMD² is the exact
-  Gaussian closed form (MATH.md section 2), no sampling error; the metric solve is dense.
+  Gaussian closed form (from E exp(−‖Z‖²/(2σ²)) = det(I + S/σ²)^(−1/2) exp(−½ mᵀ(S + σ²I)⁻¹m) for
+  Z ~ N(m, S)), no sampling error; the metric solve is dense.
 
 Reference path: the adaptive solution (Tsit5, rtol 1e-10, atol 1e-12) saved at every GD iterate
 time. GD is `flows.GradientDescent(step=h)`, i.e. explicit Euler on the same drift. Measured:

@@ -1,5 +1,7 @@
-"""GAN objectives (seed 003; MATH.md section 8): on the 8-Gaussians ring, a JS-GAN generator (the
-V(D, G) game) vs the MMD flow vs PKGF. Mode coverage over time: mode collapse vs coverage.
+"""GAN objectives: on the 8-Gaussians ring, a JS-GAN generator (the game on
+V(D, G) = E_P ln D + E_G ln(1 - D) of Goodfellow et al., NeurIPS 2014, whose best discriminator
+D* = p/(p + q) makes it -2 ln 2 + 2 JSD(P, G)) vs the MMD flow vs PKGF. Mode coverage over time:
+mode collapse vs coverage.
 
     PYTHONPATH=. python experiments/gan_objectives.py --quick   # seconds: 1 seed, short runs
     PYTHONPATH=. python experiments/gan_objectives.py           # 4 seeds (a few minutes on CPU)

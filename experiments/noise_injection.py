@@ -1,4 +1,5 @@
-"""Noise injection for the MMD flow (Arbel, Korba, Salim, Gretton, NeurIPS 2019; MATH.md section 3):
+"""Noise injection for the MMD flow (Arbel, Korba, Salim, Gretton, "Maximum Mean Discrepancy Gradient Flow",
+NeurIPS 2019):
 the plain MMD flow vs noise injection vs the diffusion MMD flow vs kernel Sobolev descent, on the
 paper's two problems.
 
@@ -17,7 +18,7 @@ times (`flows.export.animate_comparison`, 1-D particles as histograms over the t
 curves.
 
 The plain flow runs as noise injection with β ≡ 0, which is the same scheme exactly (tested in
-`tests/test_stochastic_flows.py`), so the two share one compiled step; Euler-Maruyama draws its
+`tests/particle/test_stochastic.py`), so the two share one compiled step; Euler-Maruyama draws its
 Brownian increments from a tree without Lévy area (`levy_area=False`), which it does not need.
 
 **Student-teacher network** (their appendix G.1): a mean-field network Ψ(z, ν) = mean of

@@ -1,7 +1,9 @@
-"""MMD GAN as a gradient flow (Mroueh & Nguyen, AISTATS 2021; MATH.md section 5): the parametric
-kernelized gradient flow (PKGF) vs parametric MMD gradient descent vs the gradient-regularized
-MMD GAN game, across step sizes, and the PKGF's convergence constant α(t) against the rate it
-predicts.
+"""MMD GAN as a gradient flow (Mroueh & Nguyen, "On the Convergence of Gradient Descent in GANs: MMD
+GAN As a Gradient Flow", AISTATS 2021): the parametric kernelized gradient flow (PKGF)
+dθ/dt = −(Γ_θ + λI)⁻¹∇_θF, F = ½MMD², with Γ_θ = (1/m²) Σ_{a,b} J_aᵀ ∇_x∇_y k(x_a, x_b) J_b the
+pull-back of the RKHS metric (J_a = ∂G_θ(z_a)/∂θ, x_a = G_θ(z_a)), vs parametric MMD gradient
+descent vs the gradient-regularized MMD GAN game, across step sizes, and the PKGF's convergence
+constant α(t) against the rate it predicts.
 
     PYTHONPATH=. python experiments/pkgf_vs_gan.py           # media/pkgf_vs_gan*.{png,gif}, results JSON, section
     PYTHONPATH=. python experiments/pkgf_vs_gan.py --quick   # affine problem only, one step size (seconds)
@@ -24,8 +26,8 @@ Problems:
    with the current critic u.
    Per run: final MMD², diverged (NaN, or ends above its start), oscillated (MMD² rebounds above
    twice its running minimum, and above 1e-10).
-2. **α(t) vs the observed rate.** Along the PKGF ODE (Tsit5, adaptive), MATH.md section 5 gives
-   d log MMD²/dt = −2α(t), α(t) = ∇Fᵀ(Γ + λ)⁻¹∇F / MMD², hence MMD²(t) = MMD²(0)·exp(−2∫α), and the
+2. **α(t) vs the observed rate.** Along the PKGF ODE (Tsit5, adaptive), dF/dt = −∇Fᵀ(Γ + λ)⁻¹∇F
+   and MMD² = 2F give d log MMD²/dt = −2α(t), α(t) = ∇Fᵀ(Γ + λ)⁻¹∇F / MMD², hence MMD²(t) = MMD²(0)·exp(−2∫α), and the
    convergence condition's bound MMD²(t) ≤ exp(−2α₀t)·MMD²(0) with α₀ = min_{s≤t} α(s). Checked
    on the saved grid while MMD² > 1e-10: the observed rate −d log MMD²/dt (finite differences)
    against 2α, the integrated identity, whether the bound holds (to 1e-3 in log, the size of the

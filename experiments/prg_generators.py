@@ -1,4 +1,4 @@
-"""PRG generators fool discriminators: Chen, Li, Li, Meka (ICLR 2022); MATH.md section 7.
+"""PRG generators fool discriminators: Chen, Li, Li, Meka, "Minimax Optimality (Probably) Doesn't Imply Distribution Learning for GANs", ICLR 2022.
 
     python experiments/prg_generators.py            # n = 16 seed bits, m = 64 outputs (minutes on CPU)
     python experiments/prg_generators.py --quick    # n = 12, m = 30 (seconds)
@@ -114,7 +114,7 @@ def distinguishers(x, y, mlps: tuple, key, setting: dict, patterns) -> dict:
         out[label] = dict(kind="accuracy", accuracy=result.accuracy, standard_error=result.standard_error,
                           z=result.z_score, p_value=result.p_value)
     if setting["wgan_gp"]:
-        result, _ = flows.analysis.wgan_gp_critic_test(mlps[1], x_train, y_train, x_test, y_test, key=keys[1],
+        result = flows.analysis.wgan_gp_critic_test(mlps[1], x_train, y_train, x_test, y_test, key=keys[1],
                                               learning_rate=1e-3, num_permutations=1000, **training)
         out["WGAN-GP critic"] = dict(kind="gap", gap=result.statistic, z=result.z_score, p_value=result.p_value)
     x, y = x_test[: setting["mmd_n"]], y_test[: setting["mmd_n"]]
@@ -351,7 +351,7 @@ at N = {', '.join(map(str, sink['sizes']))} is {', '.join(f'{v:.2f}' for v in si
 {', '.join(f'{v:.2f}' for v in sink['Gaussian (null)'])} for two Gaussian samples: the empirical $W_1$ in {m}
 dimensions is dominated by its $N^{{-1/m}}$ sampling error."""
     return f"""
-**Claim** (Chen, Li, Li, Meka, ICLR 2022; `MATH.md` section 7): a constant-depth ReLU generator
+**Claim** (Chen, Li, Li, Meka, ICLR 2022): a constant-depth ReLU generator
 fed Gaussian seeds can be far from $\\mathcal N(0, I_m)$ in $W_1$ while no small discriminator can
 tell: a Goldreich local PRG with $n$ seed bits and $m > n$ outputs.
 

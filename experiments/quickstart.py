@@ -58,7 +58,7 @@ def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dic
         "mmd2_end_flow": float(mmd2[-1]),
         "mmd2_end_gd": float(gd.diagnostics["mmd2"][-1]),
         "reduction": float(mmd2[0] / mmd2[-1]),
-        "dissipation_relative_residual": flows.analysis.dissipation_check(ode)["relative_residual"],
+        "dissipation_relative_residual": flows.analysis.dissipation_check(ode).relative_residual,
         "solver_steps": ode.stats["num_steps"],
         "wall_time_s": time.perf_counter() - started,
     }

@@ -1,8 +1,12 @@
 """Analyses after (or around) a run: convergence rates and the energy-dissipation identity along a
 trajectory, optimization landscapes from many starts and Hessian spectra, the linear stability
-of gradient descent, two-sample tests, and W₁ bounds for sign-pattern mixtures."""
+of gradient descent, two-sample tests, and W₁ bounds for sign-pattern mixtures.
 
-from .dissipation import dissipation_check
+Every analysis that reports several numbers returns one frozen dataclass with documented fields:
+`RateFit`, `DissipationCheck`, `PermutationTestResult`, `ClassifierTestResult`,
+`CriticTestResult` (the tests that train a model keep it as `trained`), `W1Bounds`."""
+
+from .dissipation import DissipationCheck, dissipation_check
 from .landscape import MultiStartGradientFlow, hessian_spectra
 from .linear_stability import drift_jacobian, max_stable_step
 from .rates import RateFit, fit_rate
@@ -14,6 +18,7 @@ from .sign_mixtures import (
 )
 from .two_sample_tests import (
     ClassifierTestResult,
+    CriticTestResult,
     LogisticRegression,
     PermutationTestResult,
     classifier_two_sample_test,
@@ -23,6 +28,8 @@ from .two_sample_tests import (
 
 __all__ = [
     "ClassifierTestResult",
+    "CriticTestResult",
+    "DissipationCheck",
     "LogisticRegression",
     "MultiStartGradientFlow",
     "PermutationTestResult",

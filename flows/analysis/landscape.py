@@ -1,4 +1,4 @@
-r"""Optimization landscapes from many random starts (`MATH.md` section 6; Alon, Globerson, Wiesel 2021).
+r"""Optimization landscapes from many random starts.
 
 Is an objective $F: \mathbb R^p \to \mathbb R$ *benign* (every local minimum global, every other
 stationary point a strict saddle)? The empirical test runs its gradient flow from many random
@@ -12,6 +12,11 @@ starts and looks at where they stop:
 - `hessian_spectra(F, points)`: the eigenvalues of $\nabla^2 F$ (autodiff) at each row of
   `points`. At a stationary point, all positive: a strict local minimum; a negative one: a strict
   saddle (or maximum), which gradient descent leaves from almost every start (Lee et al. 2016).
+
+The motivating case: with a Gaussian kernel the population MMD² is benign for an unknown mean, a
+low-rank Gaussian $G(z) = Az + b$, $z \sim \mathcal N(0, I_k)$ (it depends on $A$ through $AA^\top$
+only, and its minima are the orbit $A^\ast R$, $R$ orthogonal) and the symmetric mixture
+$\frac12\mathcal N(\theta, I) + \frac12\mathcal N(-\theta, I)$ (Alon, Globerson, Wiesel, "On the Optimization Landscape of Maximum Mean Discrepancy", arXiv:2110.13452, 2021).
 """
 
 from __future__ import annotations

@@ -3,9 +3,14 @@ r"""Convergence rates fitted to a diagnostic along a trajectory.
 Two models, each a straight line after taking logs, fitted by least squares:
 
 - exponential, $v(t) \approx C e^{-\lambda t}$: $\log v = \log C - \lambda t$ (the rate under
-  noise injection, `MATH.md` section 3);
-- power law, $v(t) \approx C t^{-\alpha}$: $\log v = \log C - \alpha \log t$ (the
-  $F(\nu_t) \le C/(C F_0^{-1} + 4t)$ bound of Arbel et al. 2019 is $\alpha = 1$ for large t).
+  noise injection: Arbel, Korba, Salim, Gretton, NeurIPS 2019, show that the noisy scheme
+  $x_{n+1} = x_n - \gamma \nabla f_{\mu_n,\nu}(x_n + \beta_n u_n)$, $u_n \sim \mathcal N(0, I)$,
+  drives $F(\mu_n) = \frac12 \mathrm{MMD}^2(\mu_n, \nu)$ to 0 exponentially when
+  $\sum_n \beta_n^2 = \infty$ and $8L^2\beta_n^2 F(\mu_n) \le \mathbb E\|\nabla f_{\mu_n,\nu}(x_n + \beta_n u_n)\|^2$,
+  $L$ a Lipschitz constant of the kernel's gradient);
+- power law, $v(t) \approx C t^{-\alpha}$: $\log v = \log C - \alpha \log t$ (the same paper's
+  bound $F(\mu_t) \le C/(C F(\mu_0)^{-1} + 4t)$ for the MMD flow, while the negative Sobolev
+  distance $\|\mu_t - \nu\|_{\dot H^{-1}(\mu_t)}$ stays $\le C$, is $\alpha = 1$ for large t).
 
 The fit's quality is $R^2$ of the line in log space; `model="auto"` returns the better of the two.
 """
@@ -23,11 +28,15 @@ _MODELS = ("exponential", "power", "auto")
 
 @dataclasses.dataclass(frozen=True)
 class RateFit:
-    """A fitted convergence rate.
+    r"""A fitted convergence rate $v(t) \approx C e^{-\lambda t}$ or $C t^{-\alpha}$.
 
-    **Fields:** `model` (`"exponential"` or `"power"`), `rate` ($\\lambda$ or $\\alpha$; positive
-    when the diagnostic decreases), `prefactor` ($C$), `r_squared` (of the log-space line),
-    `t_range` (the times fitted), `n_points`.
+    **Fields:**
+    - `model`: `"exponential"` or `"power"`.
+    - `rate`: $\lambda$ or $\alpha$ (positive when the diagnostic decreases).
+    - `prefactor`: $C$.
+    - `r_squared`: $R^2$ of the straight line fitted in log space.
+    - `t_range`: the first and last times fitted.
+    - `n_points`: how many (time, value) pairs were fitted.
     """
 
     model: str

@@ -1,6 +1,8 @@
 r"""$W_1$ (Euclidean cost) between a sign mixture of half-normals and $\mathcal N(0, I_m)$: exact
-bounds by enumerating the signs, and the entropic (Sinkhorn) estimate from samples (`MATH.md`
-section 7; Chen, Li, Li, Meka, ICLR 2022, Section 3).
+bounds by enumerating the signs (Chen, Li, Li, Meka, "Minimax Optimality (Probably) Doesn't Imply
+Distribution Learning for GANs", ICLR 2022, Section 3: a generator whose outputs' signs come from
+$2^n \ll 2^m$ seeds has every coordinate exactly $\mathcal N(0, 1)$, yet is $\Omega(\sqrt m)$ from
+$\mathcal N(0, I_m)$ in $W_1$).
 
 **The setting.** $P$ is the law of $x = s \odot a$ with $a$ i.i.d. half-normal and the sign
 pattern $s$ drawn from a finite set $\{s_1..s_R\} \subset \{-1, 1\}^m$ independently of $a$ (the
@@ -35,8 +37,8 @@ for every sign law (a closed form; it is the exact $W_1 = \sqrt{2/\pi}$ for $m =
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -45,8 +47,15 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 
-class W1Bounds(NamedTuple):
-    """`lower` $\\le W_1(P, \\mathcal N(0, I_m)) \\le$ `upper`; `lower` is a Monte Carlo mean with `lower_standard_error`."""
+@dataclasses.dataclass(frozen=True)
+class W1Bounds:
+    r"""Bounds `lower` $\le W_1(P, \mathcal N(0, I_m)) \le$ `upper` (module docstring).
+
+    **Fields:**
+    - `lower`: $\mathbb E_Q \operatorname{dist}(g, \operatorname{supp} P)$, a Monte Carlo mean over Gaussian points.
+    - `lower_standard_error`: the standard error of that mean (standard deviation / $\sqrt{\text{num\_samples}}$).
+    - `upper`: the closed form $U_m$ (exact).
+    """
 
     lower: float
     lower_standard_error: float

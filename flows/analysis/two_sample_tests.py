@@ -1,4 +1,7 @@
-r"""Two-sample tests: can a discriminator tell samples $x \sim P$ from $y \sim Q$? (`MATH.md` section 7.)
+r"""Two-sample tests: can a discriminator tell samples $x \sim P$ from $y \sim Q$? They are the
+distinguishers of Chen, Li, Li, Meka ("Minimax Optimality (Probably) Doesn't Imply Distribution
+Learning for GANs", ICLR 2022): a generator that fools every small discriminator can still be far
+from $Q$ in $W_1$ (`flows.analysis.sign_mixture_w1_bounds`).
 
 - `mmd_permutation_test`: the MMD² V-statistic (`flows.mmd2`) and its permutation p-value
   (Gretton et al., JMLR 2012, Section 5): the pooled Gram matrix (`flows.kernel_matrix`) is formed
@@ -20,9 +23,9 @@ optimizer settings.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -37,9 +40,17 @@ from ..kernels.base import AbstractKernel
 from ..kernels.sums import kernel_matrix
 
 
-class PermutationTestResult(NamedTuple):
-    """`statistic`, its permutation `p_value`, and the permutation null's `null_mean`, `null_std`
-    (so `z_score` $= (\\text{statistic} - \\text{null\\_mean}) / \\text{null\\_std}$)."""
+@dataclasses.dataclass(frozen=True)
+class PermutationTestResult:
+    r"""A permutation test of $P = Q$.
+
+    **Fields:**
+    - `statistic`: the observed statistic (the MMD² V-statistic).
+    - `p_value`: $(1 + \#\{b: T_b \ge T\}) / (1 + B)$ over the $B$ relabelled statistics $T_b$.
+    - `null_mean`, `null_std`: the mean and standard deviation (ddof 1) of the $T_b$.
+
+    `z_score` is $(T - \text{null\_mean}) / \text{null\_std}$.
+    """
 
     statistic: float
     p_value: float
@@ -51,9 +62,19 @@ class PermutationTestResult(NamedTuple):
         return (self.statistic - self.null_mean) / self.null_std
 
 
-class ClassifierTestResult(NamedTuple):
-    """Held-out `accuracy`, its `standard_error` under $P = Q$ ($\\frac12/\\sqrt{N}$), the one-sided
-    normal `p_value` of the accuracy exceeding 1/2, and the `trained` classifier."""
+@dataclasses.dataclass(frozen=True)
+class ClassifierTestResult:
+    r"""A classifier two-sample test.
+
+    **Fields:**
+    - `accuracy`: the balanced held-out accuracy.
+    - `standard_error`: its standard error under $P = Q$,
+      $\frac12\sqrt{\frac{1}{4N_P} + \frac{1}{4N_Q}}$ ($N_P$, $N_Q$ the test points per class).
+    - `p_value`: the one-sided normal p-value of the accuracy exceeding 1/2.
+    - `trained`: the trained classifier.
+
+    `z_score` is $(\text{accuracy} - \frac12) / \text{standard\_error}$.
+    """
 
     accuracy: float
     standard_error: float
@@ -63,6 +84,30 @@ class ClassifierTestResult(NamedTuple):
     @property
     def z_score(self) -> float:
         return (self.accuracy - 0.5) / self.standard_error
+
+
+@dataclasses.dataclass(frozen=True)
+class CriticTestResult:
+    r"""A WGAN-GP critic test: a permutation test of the trained critic's held-out gap.
+
+    **Fields:**
+    - `statistic`: the held-out gap $\frac1{N_P}\sum_i u(x_i) - \frac1{N_Q}\sum_j u(y_j)$.
+    - `p_value`: $(1 + \#\{b: T_b \ge T\}) / (1 + B)$ over the $B$ gaps $T_b$ of relabelled test points.
+    - `null_mean`, `null_std`: the mean and standard deviation (ddof 1) of the $T_b$.
+    - `trained`: the trained critic $u$.
+
+    `z_score` is $(T - \text{null\_mean}) / \text{null\_std}$.
+    """
+
+    statistic: float
+    p_value: float
+    null_mean: float
+    null_std: float
+    trained: PyTree
+
+    @property
+    def z_score(self) -> float:
+        return (self.statistic - self.null_mean) / self.null_std
 
 
 def _check_count(name: str, value, minimum: int = 1) -> None:
@@ -95,14 +140,15 @@ def _permuted_statistics(kernel: AbstractKernel, x: Array, y: Array, key: Array,
     return statistic(labels), permuted
 
 
-def _permutation_result(observed: Array, permuted: Array) -> PermutationTestResult:
+def _permutation_summary(observed: Array, permuted: Array) -> dict[str, float]:
+    """The fields a permutation test reports: the statistic, its p-value, the null's mean and spread."""
     exceed = jnp.sum(permuted >= observed)
-    return PermutationTestResult(
-        statistic=float(observed),
-        p_value=float((1 + exceed) / (1 + permuted.shape[0])),
-        null_mean=float(jnp.mean(permuted)),
-        null_std=float(jnp.std(permuted, ddof=1)),
-    )
+    return {
+        "statistic": float(observed),
+        "p_value": float((1 + exceed) / (1 + permuted.shape[0])),
+        "null_mean": float(jnp.mean(permuted)),
+        "null_std": float(jnp.std(permuted, ddof=1)),
+    }
 
 
 def mmd_permutation_test(
@@ -118,7 +164,7 @@ def mmd_permutation_test(
     y = check_points("y", y, dim=x.shape[1], dim_name="x")
     _check_count("num_permutations", num_permutations)
     observed, permuted = _permuted_statistics(kernel, x, y, key, num_permutations)
-    return _permutation_result(observed, permuted)
+    return PermutationTestResult(**_permutation_summary(observed, permuted))
 
 
 class LogisticRegression(eqx.Module):
@@ -224,7 +270,7 @@ def classifier_two_sample_test(
     # Under P = Q each class's hit rate is a mean of independent Bernoullis with probabilities p and 1 - p.
     standard_error = 0.5 * math.sqrt(0.25 / x_test.shape[0] + 0.25 / y_test.shape[0])
     p_value = float(jax.scipy.stats.norm.sf((accuracy - 0.5) / standard_error))
-    return ClassifierTestResult(accuracy, standard_error, p_value, trained)
+    return ClassifierTestResult(accuracy=accuracy, standard_error=standard_error, p_value=p_value, trained=trained)
 
 
 class _WGANGPLoss(eqx.Module):
@@ -256,10 +302,10 @@ def wgan_gp_critic_test(
     learning_rate: float = 1e-4,
     penalty: float = 10.0,
     num_permutations: int = 1000,
-) -> tuple[PermutationTestResult, eqx.Module]:
+) -> CriticTestResult:
     """WGAN-GP critic test (module docstring): train `critic` (e.g. `flows.MLPCritic`) with Adam
     (β = (0.5, 0.9), as Gulrajani et al.) on $-(\\text{gap}) + \\lambda\\,$`gradient_penalty`, then
-    permutation-test its held-out gap. Returns the test result and the trained critic.
+    permutation-test its held-out gap. The result holds the trained critic (`trained`).
     """
     x_train, y_train, x_test, y_test = _check_samples(x_train, y_train, x_test, y_test)
     _check_count("steps", steps)
@@ -272,7 +318,7 @@ def wgan_gp_critic_test(
     optimizer = _adam(float(learning_rate), 0.5, 0.9)
     trained, (observed, permuted) = _train_critic(critic, x_train, y_train, x_test, y_test, key, steps, batch_size,
                                                   optimizer, float(penalty), num_permutations)
-    return _permutation_result(observed, permuted), trained
+    return CriticTestResult(**_permutation_summary(observed, permuted), trained=trained)
 
 
 def _permuted_gaps(critic, x: Array, y: Array, key: Array, num_permutations: int) -> tuple[Array, Array]:

@@ -30,11 +30,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import PyTree
 
 from .._io import atomic_path
 
@@ -148,18 +150,41 @@ def _clear(checkpoint: Checkpoint) -> None:
     _clear_stale(checkpoint)
 
 
+class Chunk(NamedTuple):
+    """What running one chunk gives `run_in_chunks`: its saved states and diagnostics (leading
+    axis: its saved times), solver statistics, the carry to continue from, and `failure`: None
+    when the chunk ran through, else the engine's account of what stopped it."""
+
+    ys: PyTree
+    diagnostics: dict
+    stats: dict
+    carry: PyTree
+    failure: Any = None
+
+
+class ChunkedRun(NamedTuple):
+    """The chunks of a run joined: states and diagnostics at every saved time (after a failed
+    chunk, the saves never reached are inf), the summed statistics, and the last chunk's
+    `failure` (None when the run finished)."""
+
+    ys: PyTree
+    diagnostics: dict
+    stats: dict
+    failure: Any
+
+
 def run_in_chunks(
-    run_chunk: Callable,
+    run_chunk: Callable[[int, int, PyTree], Chunk],
     n_saves: int,
     checkpoint: Checkpoint | None,
     fprint: str,
-    shapes: Callable,
+    shapes: Callable[[], tuple[PyTree, PyTree]] | None,
     on_chunk: Callable[[int], None] | None = None,
-):
-    """Run `run_chunk(lo, hi, carry) -> (ys, diags, stats, ok, carry)` over the chunks of saved
-    times, writing and resuming checkpoints. `shapes()` gives `(ys_like, carry_like)` of one
-    chunk (for reading files back). Returns `(ys, diags, stats, ok)` with the chunks concatenated;
-    after a failed chunk (ok False) the rest are not run and their saves are filled with inf.
+) -> ChunkedRun:
+    """Run `run_chunk(lo, hi, carry)` over the chunks [lo, hi) of saved times (carry None for the
+    first), writing and resuming checkpoints; `on_chunk(hi)` after each. `shapes()` gives
+    `(ys_like, carry_like)` of one chunk, for reading files back (None without a checkpoint).
+    After a failed chunk the rest are not run.
     """
     bounds = chunk_bounds(n_saves, None if checkpoint is None else checkpoint.every)
     pieces, carry = [], None
@@ -171,19 +196,19 @@ def run_in_chunks(
                 pieces = pieces[: len(bounds)]
         else:
             _clear(checkpoint)
-    ok = True
+    failure = None
     for index in range(len(pieces), len(bounds)):
         lo, hi = bounds[index]
-        ys, diags, stats, ok, carry = run_chunk(lo, hi, carry)
-        carry = normalise_carry(carry)
-        stats = {k: int(v) for k, v in stats.items()}
-        pieces.append((jax.tree_util.tree_map(np.asarray, ys), {k: np.asarray(v) for k, v in diags.items()}, stats))
+        chunk = run_chunk(lo, hi, carry)
+        carry, failure = normalise_carry(chunk.carry), chunk.failure
+        stats = {k: int(v) for k, v in chunk.stats.items()}
+        pieces.append((jax.tree_util.tree_map(np.asarray, chunk.ys), {k: np.asarray(v) for k, v in chunk.diagnostics.items()}, stats))
         if on_chunk is not None:
             on_chunk(hi)
-        if not ok:
+        if failure is not None:
             break
         if checkpoint is not None and index < len(bounds) - 1:
-            _write_chunk(checkpoint, index, fprint, ys, diags, stats, carry)
+            _write_chunk(checkpoint, index, fprint, chunk.ys, chunk.diagnostics, stats, carry)
     ys = jax.tree_util.tree_map(lambda *leaves: np.concatenate(leaves), *[p[0] for p in pieces])
     diags = {name: np.concatenate([p[1][name] for p in pieces]) for name in pieces[0][1]}
     missing = n_saves - len(jax.tree_util.tree_leaves(ys)[0]) if jax.tree_util.tree_leaves(ys) else 0
@@ -195,9 +220,8 @@ def run_in_chunks(
         ys = jax.tree_util.tree_map(pad, ys)
         diags = {k: pad(v) for k, v in diags.items()}
     stats = {k: sum(p[2].get(k, 0) for p in pieces) for k in pieces[0][2] if k != "max_steps"}
-    if checkpoint is not None and ok and not checkpoint.keep:
+    if checkpoint is not None and failure is None and not checkpoint.keep:
         _clear(checkpoint)
         if checkpoint.folder.is_dir() and not any(checkpoint.folder.iterdir()):
             checkpoint.folder.rmdir()
-    return ys, diags, stats, ok
-
+    return ChunkedRun(ys, diags, stats, failure)

@@ -8,6 +8,8 @@ nothing more and its blow-up time is exact.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -24,47 +26,73 @@ def tree_all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
-@eqx.filter_jit
-def run_discrete(
-    flow: AbstractFlow,
-    solver: AbstractDiscreteSolver,
-    y0: PyTree,
-    t0: Array,
-    save_steps: Array,
-    diagnostics: dict,
-    args: PyTree,
-    key: Array | None,
-    progress: bool,
-    carry: tuple | None = None,
-):
-    """Iterate `solver` from `y0` and save at the iteration counts `save_steps` (non-decreasing).
+class DiscreteProblem(eqx.Module):
+    """What every chunk of one discrete run shares (device side).
 
-    Returns `(ys, diagnostics, first_bad_step, carry)`: states and diagnostics with a leading
-    axis per saved time, the first iteration whose state was not finite (-1 if none), and the
-    loop's final `(iteration, y, solver_state, first_bad_step)`. Passing that `carry` back (with
-    later `save_steps`) continues the same iteration exactly: a run in chunks (`flows.checkpoint`).
+    **Fields:** the `flow`, the discrete `solver`, the initial state `y0` (the first chunk starts
+    from it), the start time `t0` (iteration $k$ is at $t_0 + k\\,\\text{step}$), the
+    `diagnostics` (name -> function `(t, y, args)`), the flow's `args`, the noise `key` (iteration
+    $k$ draws with `fold_in(key, k)`) and `progress` (report the iteration count to the bar).
     """
+
+    flow: AbstractFlow
+    solver: AbstractDiscreteSolver
+    y0: PyTree
+    t0: Array
+    diagnostics: dict
+    args: PyTree
+    key: Array | None
+    progress: bool = eqx.field(static=True)
+
+
+class DiscreteCarry(NamedTuple):
+    """The loop's state after a chunk: the iteration count, the state, the solver's state, and
+    the first iteration whose state was not finite (-1 if none)."""
+
+    iteration: Array
+    y: PyTree
+    solver_state: PyTree
+    first_bad: Array
+
+
+class DiscreteChunk(NamedTuple):
+    """One chunk: states and diagnostics at its saved iterations (leading axis), and the `carry`
+    to continue from (`carry.first_bad` says whether and where the run diverged)."""
+
+    ys: PyTree
+    diagnostics: dict
+    carry: DiscreteCarry
+
+
+@eqx.filter_jit
+def run_discrete(problem: DiscreteProblem, save_steps: Array, carry: DiscreteCarry | None = None) -> DiscreteChunk:
+    """Iterate `problem.solver` and save at the iteration counts `save_steps` (non-decreasing),
+    from `problem.y0` (`carry` None) or from the previous chunk's `carry`. Passing the returned
+    carry back (with later `save_steps`) continues the same iteration exactly: a run in chunks
+    (`flows.checkpoint`).
+    """
+    flow, solver, t0, args, key = problem.flow, problem.solver, problem.t0, problem.args, problem.key
 
     def iterate(carry, stop):
         def cond(c):
-            i, _, _, bad = c
-            return (i < stop) & (bad < 0)
+            return (c.iteration < stop) & (c.first_bad < 0)
 
         def body(c):
             i, y, state, bad = c
             step_key = None if key is None else jax.random.fold_in(key, i)
             y, state = solver.update(flow, t0 + i * solver.step.astype(t0.dtype), y, state, args, step_key)
             bad = jnp.where(tree_all_finite(y), bad, i + 1)
-            return i + 1, y, state, bad
+            return DiscreteCarry(i + 1, y, state, bad)
 
-        i, y, state, bad = jax.lax.while_loop(cond, body, carry)
+        carry = jax.lax.while_loop(cond, body, carry)
         t = t0 + stop * solver.step.astype(t0.dtype)
-        if progress:
+        if problem.progress:
             report_progress(stop)
-        saved = (y, {name: fn(t, y, args) for name, fn in diagnostics.items()})
-        return (i, y, state, bad), saved
+        saved = (carry.y, {name: fn(t, carry.y, args) for name, fn in problem.diagnostics.items()})
+        return carry, saved
 
     if carry is None:
-        carry = (jnp.asarray(0, save_steps.dtype), y0, solver.init(flow, y0), jnp.asarray(-1, save_steps.dtype))
+        zero = jnp.asarray(0, save_steps.dtype)
+        carry = DiscreteCarry(zero, problem.y0, solver.init(flow, problem.y0), jnp.asarray(-1, save_steps.dtype))
     carry, (ys, diags) = jax.lax.scan(iterate, carry, save_steps)
-    return ys, diags, carry[3], carry
+    return DiscreteChunk(ys, diags, carry)

@@ -8,7 +8,11 @@ compiled loop.
 
 A *gradient flow* also knows its energy $F$ and the dissipation it claims,
 $D(y) = -\frac{d}{dt}F(y_t)$, so that the identity $\frac{dF}{dt} + D = 0$ can be checked along
-any trajectory (`MATH.md` section 3).
+any trajectory. For the MMD flow of particles $dX/dt = -\nabla f_{\mu_t,\nu}(X)$, with
+$F = \frac12 \mathrm{MMD}^2(\mu_t, \nu)$ and the witness
+$f_{\mu,\nu}(z) = \mathbb E_{x\sim\mu} k(x, z) - \mathbb E_{y\sim\nu} k(y, z)$, it reads
+$dF/dt = -\mathbb E_{\mu_t}\|\nabla f_{\mu_t,\nu}\|^2$ (Arbel, Korba, Salim, Gretton, "Maximum
+Mean Discrepancy Gradient Flow", NeurIPS 2019).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ them, so the chunked solution does not depend on where a run was interrupted.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import diffrax
 import equinox as eqx
 import jax
@@ -19,60 +21,84 @@ from jaxtyping import Array, PyTree
 from .flow import AbstractFlow
 
 
-@eqx.filter_jit
-def run_ode(
-    flow: AbstractFlow,
-    solver: diffrax.AbstractSolver,
-    stepsize_controller: diffrax.AbstractStepSizeController,
-    y0: PyTree,
-    t0: Array,
-    t1: Array,
-    dt0: Array | None,
-    ts: Array,
-    diagnostics: dict,
-    args: PyTree,
-    key: Array | None,
-    max_steps: int,
-    progress_meter: diffrax.AbstractProgressMeter,
-    carry: tuple | None = None,
-    span: tuple[Array, Array] | None = None,
-):
-    """Integrate `flow.terms(*span, key, y0)` from `t0` to `t1`; return
-    `(ys, diagnostics, stats, result, carry)`.
+class ODEProblem(eqx.Module):
+    """What every chunk of one diffrax run shares (device side).
 
-    `carry` is `(solver_state, controller_state, made_jump)` from the previous chunk (None for the
-    first); the returned carry is `(y(t1), solver_state, controller_state, made_jump)`. `span` is
-    the whole run's interval, which the terms (an SDE's Brownian motion) are built on (default
-    `(t0, t1)`).
+    **Fields:** the `flow`, the diffrax `solver` and `stepsize_controller`, the initial step `dt0`
+    (None for an adaptive controller's own guess), `span` the whole run's interval $(t_0, t_1)$
+    (the terms, e.g. an SDE's Brownian motion, are built on it, whatever the chunk), the
+    `diagnostics` (name -> function `(t, y, args)`), the flow's `args`, the noise `key`,
+    `max_steps` per chunk and the diffrax `progress_meter`.
     """
+
+    flow: AbstractFlow
+    solver: diffrax.AbstractSolver
+    stepsize_controller: diffrax.AbstractStepSizeController
+    dt0: Array | None
+    span: tuple[Array, Array]
+    diagnostics: dict
+    args: PyTree
+    key: Array | None
+    max_steps: int = eqx.field(static=True)
+    progress_meter: diffrax.AbstractProgressMeter
+
+
+class ODECarry(NamedTuple):
+    """The loop's state at the end of a chunk, from which the next chunk continues exactly."""
+
+    y: PyTree
+    solver_state: PyTree
+    controller_state: PyTree
+    made_jump: Array
+
+
+class ODEChunk(NamedTuple):
+    """One solve: states and diagnostics at its save times (leading axis), diffrax's `stats` and
+    `result`, and the `carry` to continue from."""
+
+    ys: PyTree
+    diagnostics: dict
+    stats: dict
+    result: diffrax.RESULTS
+    carry: ODECarry
+
+
+@eqx.filter_jit
+def run_ode(problem: ODEProblem, y0: PyTree, t0: Array, t1: Array, ts: Array, carry: ODECarry | None = None) -> ODEChunk:
+    """Integrate `problem` from `y0` at `t0` to `t1`, saving at `ts`.
+
+    `carry` is the previous chunk's (None for the first): the solver, controller and jump states
+    are passed back into `diffeqsolve` (`y0` is then `carry.y`, chosen by the caller).
+    """
+    diagnostics = problem.diagnostics
 
     def save(t, y, args):
         return y, {name: fn(t, y, args) for name, fn in diagnostics.items()}
 
-    solver_state, controller_state, made_jump = (None, None, None) if carry is None else carry
+    solver_state, controller_state, made_jump = (None, None, None) if carry is None else carry[1:]
     solution = diffrax.diffeqsolve(
-        flow.terms(*((t0, t1) if span is None else span), key, y0),
-        solver,
+        problem.flow.terms(*problem.span, problem.key, y0),
+        problem.solver,
         t0,
         t1,
-        dt0,
+        problem.dt0,
         y0,
-        args,
+        problem.args,
         saveat=diffrax.SaveAt(
             subs=(diffrax.SubSaveAt(ts=ts, fn=save), diffrax.SubSaveAt(t1=True)),
             solver_state=True,
             controller_state=True,
             made_jump=True,
         ),
-        stepsize_controller=stepsize_controller,
-        max_steps=max_steps,
+        stepsize_controller=problem.stepsize_controller,
+        max_steps=problem.max_steps,
         throw=False,
-        progress_meter=progress_meter,
+        progress_meter=problem.progress_meter,
         solver_state=solver_state,
         controller_state=controller_state,
         made_jump=made_jump,
     )
     (ys, diags), final = solution.ys
     y_end = jax.tree_util.tree_map(lambda leaf: leaf[-1], final)
-    carry_out = (y_end, solution.solver_state, solution.controller_state, solution.made_jump)
-    return ys, diags, solution.stats, solution.result, carry_out
+    carry_out = ODECarry(y_end, solution.solver_state, solution.controller_state, solution.made_jump)
+    return ODEChunk(ys, diags, solution.stats, solution.result, carry_out)

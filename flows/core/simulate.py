@@ -8,14 +8,23 @@
 Either way diagnostics are computed inside the compiled loop at every saved time, the solve is
 checked for blow-up, and a run that diverged raises `FlowDivergedError` saying when, instead of
 returning a half-valid trajectory.
+
+How a call is put together: the arguments are checked once into a frozen `_Run` (flow, initial
+state, solver, interval, diagnostics, args, key, progress, checkpoint) and an engine plan
+(`_ODEPlan`: step-size controller, save times, `dt0`, `max_steps`; `_DiscretePlan`: the saved
+iterations). Each engine turns them into its compiled program's fixed part (`ODEProblem`,
+`DiscreteProblem`), runs it chunk by chunk (`run_in_chunks`; one chunk without a checkpoint),
+each chunk returning its saves, statistics, carry and failure (if any); the joined chunks are
+checked for divergence and returned as a `Trajectory`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import diffrax
 import equinox as eqx
@@ -26,10 +35,10 @@ import optax
 from jaxtyping import ArrayLike, PyTree
 from tqdm.auto import tqdm
 
-from .checkpoint import Checkpoint, fingerprint, run_in_chunks
-from .discrete_engine import run_discrete
+from .checkpoint import Checkpoint, Chunk, ChunkedRun, fingerprint, run_in_chunks
+from .discrete_engine import DiscreteProblem, run_discrete
 from .flow import AbstractFlow, Diagnostic
-from .ode_engine import run_ode
+from .ode_engine import ODEProblem, run_ode
 from .progress import progress_bar
 from .solver_cost import drift_evaluations
 from .solvers import AbstractDiscreteSolver, GradientDescent
@@ -106,28 +115,75 @@ def simulate(
     if not isinstance(flow, AbstractFlow):
         raise ValueError(f"`flow` must be a flows flow (e.g. flows.MMDFlow), got {type(flow).__name__}.")
     t0, t1 = check_interval(t0, t1)
-    y0 = flow.check_state(y0)
-    solver = _resolve_solver(solver)
-    diagnostics = dict(flow.diagnostics() if diagnostics is None else diagnostics)
-    metadata = {"flow": type(flow).__name__, "solver": type(solver).__name__, "t0": t0, "t1": t1}
+    run = _Run(
+        flow=flow,
+        y0=flow.check_state(y0),
+        solver=_resolve_solver(solver),
+        t0=t0,
+        t1=t1,
+        diagnostics=dict(flow.diagnostics() if diagnostics is None else diagnostics),
+        args=args,
+        key=key,
+        progress=progress,
+        checkpoint=checkpoint,
+    )
     started = time.perf_counter()
-    if isinstance(solver, AbstractDiscreteSolver):
-        trajectory = _simulate_discrete(
-            flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata, checkpoint
-        )
+    if isinstance(run.solver, AbstractDiscreteSolver):
+        trajectory = _discrete_trajectory(run, _DiscretePlan.checked(run, ts))
     else:
-        trajectory = _simulate_ode(
-            flow, solver, y0, t0, t1, ts, dt0, stepsize_controller, diagnostics, args, key, max_steps, progress,
-            metadata, checkpoint,
-        )
+        trajectory = _ode_trajectory(run, _ODEPlan.checked(run, ts, dt0, stepsize_controller, max_steps))
     trajectory.metadata["wall_time_s"] = time.perf_counter() - started
     return trajectory
 
 
-def _run_fingerprint(checkpoint, *parts, diagnostics) -> str:
-    if checkpoint is None:
-        return ""
-    return fingerprint(*parts, tag=f"{checkpoint.tag}|every={checkpoint.every}|{sorted(diagnostics)}")
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """One `simulate` call after its checks: what either engine integrates."""
+
+    flow: AbstractFlow
+    y0: PyTree
+    solver: diffrax.AbstractSolver | AbstractDiscreteSolver
+    t0: float
+    t1: float
+    diagnostics: dict[str, Diagnostic]
+    args: PyTree
+    key: jax.Array | None
+    progress: bool
+    checkpoint: Checkpoint | None
+
+    def as_time(self, value) -> jax.Array:
+        """`value` as a device array in the state's dtype (the dtype the solve's clock runs in)."""
+        return jnp.asarray(value, dtype=jax.tree_util.tree_leaves(self.y0)[0].dtype)
+
+    def fingerprint(self, *parts) -> str:
+        """The hash checkpoints are matched on: `parts` with the checkpoint's tag, its `every` and
+        the diagnostics' names ("" without a checkpoint)."""
+        if self.checkpoint is None:
+            return ""
+        tag = f"{self.checkpoint.tag}|every={self.checkpoint.every}|{sorted(self.diagnostics)}"
+        return fingerprint(*parts, tag=tag)
+
+    def metadata(self, **engine) -> dict:
+        """The trajectory's metadata: flow, solver, interval, then the engine's own facts."""
+        return {"flow": type(self.flow).__name__, "solver": type(self.solver).__name__, "t0": self.t0, "t1": self.t1,
+                **engine}
+
+
+def _chunk_shapes(solve: Callable, every: int, n_saves: int) -> Callable[[], tuple[PyTree, PyTree]]:
+    """For reading chunk files back: a function giving the shapes of the states and the carry of
+    a first chunk of `every` saves, `solve(0, every, None)` evaluated abstractly (no work)."""
+
+    def shapes():
+        chunk = eqx.filter_eval_shape(solve, 0, min(every, n_saves), None)
+        return chunk.ys, chunk.carry
+
+    return shapes
+
+
+def _with_drift_evaluations(stats: dict, solver) -> dict:
+    """`stats` with `num_drift_evaluations` where the solver's count follows from its steps."""
+    evaluations = drift_evaluations(solver, stats["num_steps"])
+    return stats if evaluations is None else {**stats, "num_drift_evaluations": evaluations}
 
 
 @contextlib.contextmanager
@@ -140,65 +196,93 @@ def _chunk_bar(show: bool, total: int, description: str):
         yield bar
 
 
-def _simulate_ode(
-    flow, solver, y0, t0, t1, ts, dt0, controller, diagnostics, args, key, max_steps, progress, metadata, checkpoint
-):
-    ts = ode_save_times(t0, t1, ts=ts)
-    if controller is None:
-        controller = diffrax.ConstantStepSize() if dt0 is not None else diffrax.PIDController(rtol=1e-4, atol=1e-6)
-    if dt0 is None and isinstance(controller, diffrax.ConstantStepSize):
-        raise ValueError("`dt0` is required with a constant step size (diffrax.ConstantStepSize).")
-    if dt0 is not None and not (math.isfinite(float(dt0)) and float(dt0) > 0):
-        raise ValueError(f"`dt0` must be a finite positive number, got {dt0!r}.")
-    dtype = jax.tree_util.tree_leaves(y0)[0].dtype
-    as_time = lambda v: jnp.asarray(v, dtype=dtype)
-    chunked = checkpoint is not None
-    meter = diffrax.TqdmProgressMeter() if progress and not chunked else diffrax.NoProgressMeter()
-    span = (as_time(t0), as_time(t1))
-    ts_dev, dt0_dev = as_time(ts), None if dt0 is None else as_time(dt0)
-    outcome = {"result": diffrax.RESULTS.successful}
+@dataclasses.dataclass(frozen=True)
+class _ODEPlan:
+    """A diffrax solve's settings after their checks: the step-size `controller`, the save times
+    `ts`, the first step `dt0` (None: the controller's guess) and `max_steps` per chunk."""
 
-    def ode_chunk(lo, hi, carry):
-        start = span[0] if lo == 0 else ts_dev[lo - 1]
-        end = span[1] if hi == len(ts) else ts_dev[hi - 1]
-        y_start, state = (y0, None) if carry is None else (carry[0], carry[1:])
-        return run_ode(
-            flow, solver, controller, y_start, start, end, dt0_dev, ts_dev[lo:hi], diagnostics, args, key,
-            int(max_steps), meter, state, span,
-        )
+    controller: diffrax.AbstractStepSizeController
+    ts: np.ndarray
+    dt0: float | None
+    max_steps: int
 
-    def run_chunk(lo, hi, carry):
-        ys, diags, stats, result, carry = ode_chunk(lo, hi, carry)
-        outcome["result"] = result
-        return ys, diags, stats, result == diffrax.RESULTS.successful, carry
+    @classmethod
+    def checked(cls, run: _Run, ts, dt0, controller, max_steps) -> _ODEPlan:
+        ts = ode_save_times(run.t0, run.t1, ts=ts)
+        if controller is None:
+            controller = diffrax.ConstantStepSize() if dt0 is not None else diffrax.PIDController(rtol=1e-4, atol=1e-6)
+        if dt0 is None and isinstance(controller, diffrax.ConstantStepSize):
+            raise ValueError("`dt0` is required with a constant step size (diffrax.ConstantStepSize).")
+        if dt0 is not None and not (math.isfinite(float(dt0)) and float(dt0) > 0):
+            raise ValueError(f"`dt0` must be a finite positive number, got {dt0!r}.")
+        return cls(controller=controller, ts=ts, dt0=dt0, max_steps=int(max_steps))
 
-    def shapes():
-        ys, _, _, _, carry = eqx.filter_eval_shape(ode_chunk, 0, min(checkpoint.every, len(ts)), None)
-        return ys, carry
 
-    fprint = _run_fingerprint(
-        checkpoint, "ode", flow, solver, controller, y0, args, key, ts, dt0, max_steps, diagnostics=diagnostics
+def _ode_problem(run: _Run, plan: _ODEPlan) -> ODEProblem:
+    """The compiled solve's fixed part; diffrax's own progress meter only for a single chunk."""
+    show_meter = run.progress and run.checkpoint is None
+    return ODEProblem(
+        flow=run.flow,
+        solver=run.solver,
+        stepsize_controller=plan.controller,
+        dt0=None if plan.dt0 is None else run.as_time(plan.dt0),
+        span=(run.as_time(run.t0), run.as_time(run.t1)),
+        diagnostics=run.diagnostics,
+        args=run.args,
+        key=run.key,
+        max_steps=plan.max_steps,
+        progress_meter=diffrax.TqdmProgressMeter() if show_meter else diffrax.NoProgressMeter(),
     )
-    with _chunk_bar(progress and chunked, len(ts), type(solver).__name__) as bar:
+
+
+def _ode_trajectory(run: _Run, plan: _ODEPlan) -> Trajectory:
+    """Integrate `run` with diffrax, chunk by chunk; raise `FlowDivergedError` on failure."""
+    problem = _ode_problem(run, plan)
+    ts, n_saves = run.as_time(plan.ts), len(plan.ts)
+
+    def solve(lo: int, hi: int, carry):
+        start = problem.span[0] if lo == 0 else ts[lo - 1]
+        end = problem.span[1] if hi == n_saves else ts[hi - 1]
+        return run_ode(problem, run.y0 if carry is None else carry.y, start, end, ts[lo:hi], carry)
+
+    def chunk(lo: int, hi: int, carry) -> Chunk:
+        solved = solve(lo, hi, carry)
+        failure = None if solved.result == diffrax.RESULTS.successful else solved.result
+        return Chunk(solved.ys, solved.diagnostics, solved.stats, solved.carry, failure)
+
+    fprint = run.fingerprint(
+        "ode", run.flow, run.solver, plan.controller, run.y0, run.args, run.key, plan.ts, plan.dt0, plan.max_steps
+    )
+    shapes = None if run.checkpoint is None else _chunk_shapes(solve, run.checkpoint.every, n_saves)
+    with _chunk_bar(run.progress and run.checkpoint is not None, n_saves, type(run.solver).__name__) as bar:
         on_chunk = None if bar is None else (lambda hi: bar.update(hi - bar.n))
-        ys, diags, stats, _ = run_in_chunks(run_chunk, len(ts), checkpoint, fprint, shapes, on_chunk)
-    result = outcome["result"]
-    bad = _nonfinite_saves(ys)
-    failed = result != diffrax.RESULTS.successful
-    if failed or bad.any():
-        first = int(np.argmax(bad)) if bad.any() else len(ts) - 1
-        last_good = ts[first - 1] if first > 0 else t0
-        cause = f"the solver stopped: {_result_message(result)}" if failed else "the state became NaN or inf"
-        raise FlowDivergedError(
-            f"{cause} (between t = {last_good:g}, the last finite saved state, and t = {ts[first]:g}). "
-            "Try a smaller step (dt0) or an adaptive step-size controller, e.g. "
-            f"stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6); max_steps is {max_steps}."
-        )
-    metadata.update(engine="diffrax", controller=type(controller).__name__, dt0=None if dt0 is None else float(dt0))
-    evaluations = drift_evaluations(solver, stats["num_steps"]) if type(flow).terms is AbstractFlow.terms else None
-    if evaluations is not None:  # an ODE (an SDE flow overrides `terms`)
-        stats = {**stats, "num_drift_evaluations": evaluations}
-    return Trajectory(ts=ts, ys=ys, diagnostics=diags, stats=stats, result="successful", metadata=metadata)
+        chunked = run_in_chunks(chunk, n_saves, run.checkpoint, fprint, shapes, on_chunk)
+    _raise_if_ode_failed(chunked, run, plan)
+    stats = chunked.stats
+    if type(run.flow).terms is AbstractFlow.terms:  # an ODE (an SDE flow overrides `terms`)
+        stats = _with_drift_evaluations(stats, run.solver)
+    metadata = run.metadata(engine="diffrax", controller=type(plan.controller).__name__,
+                            dt0=None if plan.dt0 is None else float(plan.dt0))
+    return Trajectory(ts=plan.ts, ys=chunked.ys, diagnostics=chunked.diagnostics, stats=stats, result="successful",
+                      metadata=metadata)
+
+
+def _raise_if_ode_failed(chunked: ChunkedRun, run: _Run, plan: _ODEPlan) -> None:
+    """`FlowDivergedError` if the solver stopped or a saved state is not finite, naming the two
+    saved times that bracket the failure."""
+    bad = _nonfinite_saves(chunked.ys)
+    failed = chunked.failure is not None
+    if not (failed or bad.any()):
+        return
+    ts = plan.ts
+    first = int(np.argmax(bad)) if bad.any() else len(ts) - 1
+    last_good = ts[first - 1] if first > 0 else run.t0
+    cause = f"the solver stopped: {_result_message(chunked.failure)}" if failed else "the state became NaN or inf"
+    raise FlowDivergedError(
+        f"{cause} (between t = {last_good:g}, the last finite saved state, and t = {ts[first]:g}). "
+        "Try a smaller step (dt0) or an adaptive step-size controller, e.g. "
+        f"stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6); max_steps is {plan.max_steps}."
+    )
 
 
 def _result_message(result) -> str:
@@ -206,42 +290,47 @@ def _result_message(result) -> str:
     return str(diffrax.RESULTS[result])
 
 
-def _simulate_discrete(flow, solver, y0, t0, t1, ts, diagnostics, args, key, progress, metadata, checkpoint):
-    step = float(solver.step)
-    save_steps = discrete_save_steps(t0, t1, solver.step, ts=ts)
-    save_steps_dev = jnp.asarray(save_steps, dtype=jnp.int32)
-    t0_dev = jnp.asarray(t0, dtype=jax.tree_util.tree_leaves(y0)[0].dtype)
-    outcome = {"first_bad": -1}
+@dataclasses.dataclass(frozen=True)
+class _DiscretePlan:
+    """The discrete engine's saved iterations (int64, non-decreasing), after their checks."""
 
-    def discrete_chunk(lo, hi, carry):
-        return run_discrete(flow, solver, y0, t0_dev, save_steps_dev[lo:hi], diagnostics, args, key, progress, carry)
+    save_steps: np.ndarray
 
-    def run_chunk(lo, hi, carry):
-        ys, diags, first_bad, carry = discrete_chunk(lo, hi, carry)
-        outcome["first_bad"] = int(first_bad)
-        return ys, diags, {}, outcome["first_bad"] < 0, carry
+    @classmethod
+    def checked(cls, run: _Run, ts) -> _DiscretePlan:
+        return cls(save_steps=discrete_save_steps(run.t0, run.t1, run.solver.step, ts=ts))
 
-    def shapes():
-        ys, _, _, carry = eqx.filter_eval_shape(discrete_chunk, 0, min(checkpoint.every, len(save_steps)), None)
-        return ys, carry
 
-    fprint = _run_fingerprint(checkpoint, "discrete", flow, solver, y0, args, key, save_steps, diagnostics=diagnostics)
-    bar = progress_bar(int(save_steps[-1]), type(solver).__name__) if progress else contextlib.nullcontext()
-    with bar:
-        ys, diags, _, _ = run_in_chunks(run_chunk, len(save_steps), checkpoint, fprint, shapes)
-    first_bad = outcome["first_bad"]
-    if first_bad >= 0:
+def _discrete_trajectory(run: _Run, plan: _DiscretePlan) -> Trajectory:
+    """Iterate `run`'s discrete solver, chunk by chunk; raise `FlowDivergedError` on blow-up."""
+    problem = DiscreteProblem(
+        flow=run.flow, solver=run.solver, y0=run.y0, t0=run.as_time(run.t0), diagnostics=run.diagnostics,
+        args=run.args, key=run.key, progress=run.progress,
+    )
+    save_steps, n_saves = jnp.asarray(plan.save_steps, dtype=jnp.int32), len(plan.save_steps)
+
+    def iterate(lo: int, hi: int, carry):
+        return run_discrete(problem, save_steps[lo:hi], carry)
+
+    def chunk(lo: int, hi: int, carry) -> Chunk:
+        iterated = iterate(lo, hi, carry)
+        first_bad = int(iterated.carry.first_bad)
+        return Chunk(iterated.ys, iterated.diagnostics, {}, iterated.carry, None if first_bad < 0 else first_bad)
+
+    fprint = run.fingerprint("discrete", run.flow, run.solver, run.y0, run.args, run.key, plan.save_steps)
+    shapes = None if run.checkpoint is None else _chunk_shapes(iterate, run.checkpoint.every, n_saves)
+    total = int(plan.save_steps[-1])
+    with progress_bar(total, type(run.solver).__name__) if run.progress else contextlib.nullcontext():
+        chunked = run_in_chunks(chunk, n_saves, run.checkpoint, fprint, shapes)
+    step = float(run.solver.step)
+    if chunked.failure is not None:
         raise FlowDivergedError(
-            f"the state became NaN or inf at iteration {first_bad} (t = {t0 + first_bad * step:g}). "
+            f"the state became NaN or inf at iteration {chunked.failure} (t = {run.t0 + chunked.failure * step:g}). "
             f"The step size {step:g} is too large for this flow: try a smaller `step`, or an adaptive diffrax "
             "solver (diffrax.Tsit5() with diffrax.PIDController) for the continuous flow."
         )
-    metadata.update(engine="discrete", step=step)
-    stats = {"num_steps": int(save_steps[-1])}
-    evaluations = drift_evaluations(solver, stats["num_steps"])
-    if evaluations is not None:
-        stats["num_drift_evaluations"] = evaluations
     return Trajectory(
-        ts=t0 + save_steps * step, ys=ys, diagnostics=diags, stats=stats,
-        result="successful", metadata=metadata,
+        ts=run.t0 + plan.save_steps * step, ys=chunked.ys, diagnostics=chunked.diagnostics,
+        stats=_with_drift_evaluations({"num_steps": total}, run.solver), result="successful",
+        metadata=run.metadata(engine="discrete", step=step),
     )

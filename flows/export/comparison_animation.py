@@ -12,20 +12,28 @@ states. Frames are drawn one at a time and streamed to the writer (`flows.video_
 
 Particles in one dimension (d = 1) are drawn as histograms (densities on a fixed grid of bins,
 over the target's histogram in grey) instead of point clouds.
+
+The work is split in four: the arguments are checked (`_check_runs`), the panels' kind is chosen
+(`_ScatterPanels` for d >= 2, `_HistogramPanels` for d = 1: each computes its axis limits, draws
+its panels and updates one panel per frame), the figure is laid out (`_layout`, with the curves
+of `_CurvePanel`), and the frames are drawn.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..core.trajectory import Trajectory
-from .projection import view_for
+from .projection import Projection, view_for
 from .video_frames import check_video_path, frame_indices, video_frames, view_limits
 
 _CLOCKS = ("time", "index")
@@ -58,6 +66,193 @@ def _density(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
     the bins count in n but in no bin)."""
     counts, _ = np.histogram(points[:, 0], bins=edges)
     return counts / (len(points) * np.diff(edges))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Runs:
+    """The runs to draw, checked: their `names`, trajectories, sample functions (state -> (n, d)
+    float array) and first clouds, all of one dimension `d`."""
+
+    names: list[str]
+    trajectories: list[Trajectory]
+    draws: list[Callable[[object], np.ndarray]]
+    firsts: list[np.ndarray]
+
+    @property
+    def d(self) -> int:
+        return self.firsts[0].shape[1]
+
+    def cloud(self, k: int, index: int) -> np.ndarray:
+        """Run `k`'s samples at saved index `index`."""
+        return self.draws[k](self.trajectories[k].state(int(index)))
+
+
+def _check_limits(xlim, ylim) -> None:
+    for name, lim in (("xlim", xlim), ("ylim", ylim)):
+        if lim is not None and not (len(lim) == 2 and np.all(np.isfinite(lim)) and lim[0] < lim[1]):
+            raise ValueError(f"`{name}` must be (low, high) with low < high, got {lim!r}.")
+
+
+def _check_runs(trajectories, samples, diagnostic: str | None, clock: str, projection: str | None, xlim, ylim) -> _Runs:
+    """Every argument check of `animate_comparison` but the path's, before any drawing."""
+    if not isinstance(trajectories, Mapping) or not trajectories:
+        raise ValueError("`trajectories` must be a non-empty mapping name -> Trajectory.")
+    if clock not in _CLOCKS:
+        raise ValueError(f"`clock` must be one of {_CLOCKS}, got {clock!r}.")
+    names = list(trajectories)
+    runs = [trajectories[name] for name in names]
+    if diagnostic is not None:
+        missing = [name for name, run in zip(names, runs) if diagnostic not in run.diagnostics]
+        if missing:
+            raise ValueError(f"`diagnostic` {diagnostic!r} is missing from the runs {missing}.")
+    if isinstance(samples, Mapping):
+        unknown = sorted(set(samples) - set(names))
+        if unknown:
+            raise ValueError(f"`samples` names runs that are not in `trajectories`: {unknown}.")
+        draws = [samples.get(name) for name in names]
+    else:
+        draws = [samples] * len(names)
+    draws = [(lambda s: np.asarray(s, float)) if f is None else (lambda s, f=f: np.asarray(f(s), float)) for f in draws]
+    firsts = [draw(run.state(0)) for draw, run in zip(draws, runs)]
+    for name, first in zip(names, firsts):
+        if first.ndim != 2 or first.shape[1] < 1:
+            raise ValueError(f"run {name!r}: states must be particle clouds (N, d), or pass `samples`; got {first.shape}.")
+    d = firsts[0].shape[1]
+    if any(first.shape[1] != d for first in firsts):
+        raise ValueError(f"every run must have the same dimension d, got {[first.shape[1] for first in firsts]}.")
+    if d == 1 and projection is not None:
+        raise ValueError(
+            f"`projection` needs d >= 2; these runs are 1-D (drawn as histograms), got {projection!r}."
+        )
+    _check_limits(xlim, ylim)
+    return _Runs(names, runs, draws, firsts)
+
+
+def _held_points(runs: _Runs, view: Callable, target: np.ndarray | None) -> list[np.ndarray]:
+    """What the default axis limits hold: the target, every run's first state and the central 99%
+    of every run's last state (so one diverging run does not shrink the others to a point)."""
+    lasts = [view(runs.cloud(k, len(run) - 1)) for k, run in enumerate(runs.trajectories)]
+    lasts = [p[np.all(np.isfinite(p), axis=1)] for p in lasts]
+    central = [np.percentile(p, [0.5, 99.5], axis=0) for p in lasts if len(p)]
+    return [view(f) for f in runs.firsts] + central + ([view(target)] if target is not None else [])
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScatterPanels:
+    """Runs with d >= 2: point clouds in a 2-D view, over the target's in grey."""
+
+    runs: _Runs
+    view: Projection
+    target: np.ndarray | None
+    shown: np.ndarray
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+    @classmethod
+    def build(cls, runs: _Runs, target, shown, dims, projection, xlim, ylim) -> _ScatterPanels:
+        view = view_for(runs.d, dims, projection, target)
+        default_xlim, default_ylim = view_limits(_held_points(runs, view, target))
+        return cls(runs, view, target, shown, default_xlim if xlim is None else xlim, default_ylim if ylim is None else ylim)
+
+    def draw(self, ax: Axes, k: int, colour: str) -> Artist:
+        if self.target is not None:
+            ax.scatter(*self.view(self.target).T, s=5, c="0.55", alpha=0.35)
+        cloud = ax.scatter(*self.view(self.runs.firsts[k]).T, s=5, c=colour)
+        ax.set(xlim=self.xlim, ylim=self.ylim, xticks=[], yticks=[])
+        ax.set_aspect("equal", adjustable="box")
+        return cloud
+
+    def update(self, cloud: Artist, k: int, frame: int) -> None:
+        cloud.set_offsets(self.view(self.runs.cloud(k, self.shown[frame, k])))
+
+
+@dataclasses.dataclass(frozen=True)
+class _HistogramPanels:
+    """Runs with d = 1: densities on `edges` (`heights[k][frame]`, all computed up front: the
+    density axis must hold the highest), over the target's in grey."""
+
+    edges: np.ndarray
+    heights: list[list[np.ndarray]]
+    target_height: np.ndarray | None
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+    @classmethod
+    def build(cls, runs: _Runs, target, shown, xlim, ylim) -> _HistogramPanels:
+        if xlim is None:  # the x range only: view_limits takes 2-D points, so give it the coordinate twice
+            xlim = view_limits([np.repeat(p, 2, axis=1) for p in _held_points(runs, _first_coordinate, target)])[0]
+        edges = np.linspace(*xlim, _BINS_1D + 1)
+        heights = [[_density(_first_coordinate(runs.cloud(k, i)), edges) for i in shown[:, k]]
+                   for k in range(len(runs.names))]
+        target_height = None if target is None else _density(_first_coordinate(target), edges)
+        top = 1.05 * max(np.max(heights), 0.0 if target is None else target_height.max())
+        return cls(edges, heights, target_height, xlim, (0.0, top or 1.0) if ylim is None else ylim)
+
+    def draw(self, ax: Axes, k: int, colour: str) -> Artist:
+        if self.target_height is not None:
+            ax.stairs(self.target_height, self.edges, fill=True, color="0.8")
+        bars = ax.stairs(self.heights[k][0], self.edges, color=colour, lw=1.4)
+        ax.set(xlim=self.xlim, ylim=self.ylim, yticks=[])
+        ax.tick_params(labelsize=7)
+        return bars
+
+    def update(self, bars: Artist, k: int, frame: int) -> None:
+        bars.set_data(self.heights[k][frame])
+
+
+@dataclasses.dataclass(frozen=True)
+class _CurvePanel:
+    """The last panel: every run's `diagnostic` against time (or saved index), a marker per run
+    at its shown state."""
+
+    markers: list[tuple[Artist, np.ndarray, np.ndarray]]
+
+    @classmethod
+    def draw(cls, ax: Axes, runs: _Runs, colours: list[str], diagnostic: str, clock: str) -> _CurvePanel:
+        curves = [np.asarray(run.diagnostics[diagnostic], float) for run in runs.trajectories]
+        xs = [np.asarray(run.ts, float) if clock == "time" else np.arange(len(run), dtype=float) for run in runs.trajectories]
+        markers = []
+        for name, x, values, colour in zip(runs.names, xs, curves, colours):
+            ax.plot(x, values, c=colour, lw=1.2, label=name)
+            markers.append((ax.plot([x[0]], [values[0]], "o", c=colour, ms=4)[0], x, values))
+        finite = np.concatenate([v[np.isfinite(v)] for v in curves])
+        if finite.size and np.all(finite > 0):
+            ax.set_yscale("log")
+        ax.set(xlabel="t" if clock == "time" else "saved state", title=diagnostic)
+        ax.legend(fontsize=7)
+        return cls(markers)
+
+    def update(self, row: np.ndarray) -> None:
+        for (marker, x, values), i in zip(self.markers, row):
+            marker.set_data([x[i]], [values[i]])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """The figure and the artists each frame updates."""
+
+    canvas: FigureCanvasAgg
+    clouds: list[Artist]
+    headings: list[Artist]
+    curves: _CurvePanel | None
+
+
+def _layout(runs: _Runs, panels, diagnostic: str | None, clock: str, panel_size: float, dpi: int, title: str | None) -> _Layout:
+    """One panel per run (in `runs.names` order, one colour each) and the curve panel."""
+    count = len(runs.names) + (diagnostic is not None)
+    figure = Figure(figsize=(panel_size * count, panel_size + (0.3 if title else 0.0)), dpi=dpi)
+    canvas = FigureCanvasAgg(figure)
+    axes = np.atleast_1d(figure.subplots(1, count))
+    colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(runs.names))]
+    clouds, headings = [], []
+    for k, (ax, name, colour) in enumerate(zip(axes, runs.names, colours)):
+        clouds.append(panels.draw(ax, k, colour))
+        headings.append(ax.set_title(name, fontsize=9, color=colour))
+    curves = None if diagnostic is None else _CurvePanel.draw(axes[-1], runs, colours, diagnostic, clock)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return _Layout(canvas, clouds, headings, curves)
 
 
 def animate_comparison(
@@ -100,106 +295,21 @@ def animate_comparison(
     every run's last state, so one diverging run does not shrink the others to a point.
     """
     path = check_video_path(path, fps)
-    if not isinstance(trajectories, Mapping) or not trajectories:
-        raise ValueError("`trajectories` must be a non-empty mapping name -> Trajectory.")
-    if clock not in _CLOCKS:
-        raise ValueError(f"`clock` must be one of {_CLOCKS}, got {clock!r}.")
-    names = list(trajectories)
-    runs = [trajectories[name] for name in names]
-    if diagnostic is not None:
-        missing = [name for name, run in zip(names, runs) if diagnostic not in run.diagnostics]
-        if missing:
-            raise ValueError(f"`diagnostic` {diagnostic!r} is missing from the runs {missing}.")
-    if isinstance(samples, Mapping):
-        unknown = sorted(set(samples) - set(names))
-        if unknown:
-            raise ValueError(f"`samples` names runs that are not in `trajectories`: {unknown}.")
-        draws = [samples.get(name) for name in names]
-    else:
-        draws = [samples] * len(names)
-    draws = [(lambda s: np.asarray(s, float)) if f is None else (lambda s, f=f: np.asarray(f(s), float)) for f in draws]
-    firsts = [draw(run.state(0)) for draw, run in zip(draws, runs)]
-    for name, first in zip(names, firsts):
-        if first.ndim != 2 or first.shape[1] < 1:
-            raise ValueError(f"run {name!r}: states must be particle clouds (N, d), or pass `samples`; got {first.shape}.")
-    d = firsts[0].shape[1]
-    if any(first.shape[1] != d for first in firsts):
-        raise ValueError(f"every run must have the same dimension d, got {[first.shape[1] for first in firsts]}.")
+    runs = _check_runs(trajectories, samples, diagnostic, clock, projection, xlim, ylim)
     tgt = None if target is None else np.asarray(target, float)
-    one_d = d == 1
-    if one_d and projection is not None:
-        raise ValueError(
-            f"`projection` needs d >= 2; these runs are 1-D (drawn as histograms), got {projection!r}."
-        )
-    view = _first_coordinate if one_d else view_for(d, dims, projection, tgt)
-    _, shown = _frame_states(runs, clock, frames)
-
-    lasts = [view(draw(run.state(len(run) - 1))) for draw, run in zip(draws, runs)]
-    lasts = [p[np.all(np.isfinite(p), axis=1)] for p in lasts]
-    central = [np.percentile(p, [0.5, 99.5], axis=0) for p in lasts if len(p)]
-    held = [view(f) for f in firsts] + central + ([view(tgt)] if tgt is not None else [])
-    for name, lim in (("xlim", xlim), ("ylim", ylim)):
-        if lim is not None and not (len(lim) == 2 and np.all(np.isfinite(lim)) and lim[0] < lim[1]):
-            raise ValueError(f"`{name}` must be (low, high) with low < high, got {lim!r}.")
-    if one_d:  # the x range only: view_limits takes 2-D points, so give it the coordinate twice
-        xlim = view_limits([np.repeat(p, 2, axis=1) for p in held])[0] if xlim is None else xlim
-        edges = np.linspace(*xlim, _BINS_1D + 1)
-        heights = [[_density(view(draw(run.state(int(i)))), edges) for i in shown[:, k]]
-                   for k, (draw, run) in enumerate(zip(draws, runs))]
-        target_height = None if tgt is None else _density(view(tgt), edges)
-        top = 1.05 * max(np.max(heights), 0.0 if tgt is None else target_height.max())
-        ylim = (0.0, top or 1.0) if ylim is None else ylim
+    _, shown = _frame_states(runs.trajectories, clock, frames)
+    if runs.d == 1:
+        panels = _HistogramPanels.build(runs, tgt, shown, xlim, ylim)
     else:
-        default_xlim, default_ylim = view_limits(held)
-        xlim = default_xlim if xlim is None else xlim
-        ylim = default_ylim if ylim is None else ylim
+        panels = _ScatterPanels.build(runs, tgt, shown, dims, projection, xlim, ylim)
+    layout = _layout(runs, panels, diagnostic, clock, panel_size, dpi, title)
 
-    panels = len(runs) + (diagnostic is not None)
-    figure = Figure(figsize=(panel_size * panels, panel_size + (0.3 if title else 0.0)), dpi=dpi)
-    canvas = FigureCanvasAgg(figure)
-    axes = np.atleast_1d(figure.subplots(1, panels))
-    colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(runs))]
-    clouds, headings = [], []
-    for k, (ax, name, first, colour) in enumerate(zip(axes, names, firsts, colours)):
-        if one_d:
-            if tgt is not None:
-                ax.stairs(target_height, edges, fill=True, color="0.8")
-            clouds.append(ax.stairs(heights[k][0], edges, color=colour, lw=1.4))
-            ax.set(xlim=xlim, ylim=ylim, yticks=[])
-            ax.tick_params(labelsize=7)
-        else:
-            if tgt is not None:
-                ax.scatter(*view(tgt).T, s=5, c="0.55", alpha=0.35)
-            clouds.append(ax.scatter(*view(first).T, s=5, c=colour))
-            ax.set(xlim=xlim, ylim=ylim, xticks=[], yticks=[])
-            ax.set_aspect("equal", adjustable="box")
-        headings.append(ax.set_title(name, fontsize=9, color=colour))
-    markers = []
-    if diagnostic is not None:
-        ax = axes[-1]
-        curves = [np.asarray(run.diagnostics[diagnostic], float) for run in runs]
-        xs = [np.asarray(run.ts, float) if clock == "time" else np.arange(len(run), dtype=float) for run in runs]
-        for name, x, values, colour in zip(names, xs, curves, colours):
-            ax.plot(x, values, c=colour, lw=1.2, label=name)
-            markers.append((ax.plot([x[0]], [values[0]], "o", c=colour, ms=4)[0], x, values))
-        finite = np.concatenate([v[np.isfinite(v)] for v in curves])
-        if finite.size and np.all(finite > 0):
-            ax.set_yscale("log")
-        ax.set(xlabel="t" if clock == "time" else "saved state", title=diagnostic)
-        ax.legend(fontsize=7)
-    if title:
-        figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-
-    with video_frames(path, fps, canvas) as add_frame:
+    with video_frames(path, fps, layout.canvas) as add_frame:
         for f, row in enumerate(shown):
-            for k, (cloud, heading, draw, run, name) in enumerate(zip(clouds, headings, draws, runs, names)):
-                if one_d:
-                    cloud.set_data(heights[k][f])
-                else:
-                    cloud.set_offsets(view(draw(run.state(int(row[k])))))
-                heading.set_text(f"{name}\nt = {run.ts[row[k]]:.3g}")
-            for (marker, x, values), i in zip(markers, row):
-                marker.set_data([x[i]], [values[i]])
+            for k, (cloud, heading) in enumerate(zip(layout.clouds, layout.headings)):
+                panels.update(cloud, k, f)
+                heading.set_text(f"{runs.names[k]}\nt = {runs.trajectories[k].ts[row[k]]:.3g}")
+            if layout.curves is not None:
+                layout.curves.update(row)
             add_frame()
     return path

@@ -1,5 +1,5 @@
-"""Multi-start landscapes (flows/landscape.py) and the Gaussian-mixture MMD² closed form
-(MATH.md sections 2 and 6). Float64 (conftest)."""
+"""Multi-start landscapes (flows/analysis/landscape.py) and the Gaussian-mixture MMD² closed form
+(Alon, Globerson, Wiesel, arXiv:2110.13452, 2021). Float64 (conftest)."""
 
 import diffrax
 import jax
@@ -11,7 +11,10 @@ import flows
 
 
 def symmetric_mixture_mmd2(theta, theta_star, sigma):
-    """MATH.md section 6, written out: tau = sigma^2 + 2, c = (1 + 2/sigma^2)^(-d/2)."""
+    """The population MMD² of N(theta, I)/2 + N(-theta, I)/2 against the same mixture at theta*, Gaussian
+    kernel of bandwidth sigma: with tau = sigma^2 + 2 and c = (1 + 2/sigma^2)^(-d/2),
+    c [1 + e^{-2|theta|^2/tau}/2 + e^{-2|theta*|^2/tau}/2 - e^{-|theta - theta*|^2/(2 tau)} - e^{-|theta + theta*|^2/(2 tau)}],
+    from E exp(-|Z|^2/(2 sigma^2)) = det(I + S/sigma^2)^(-1/2) exp(-m^T (S + sigma^2 I)^(-1) m / 2) for Z ~ N(m, S)."""
     d = theta.shape[0]
     tau, c = sigma**2 + 2, (1 + 2 / sigma**2) ** (-d / 2)
     sq = lambda v: v @ v

@@ -47,7 +47,8 @@ def test_max_stable_step_closed_forms():
 
 
 def test_mmd_flow_jacobian_is_minus_n_times_the_energy_hessian():
-    """drift = -N grad F (MATH.md section 3), so J = -N Hess F, by two independent autodiff paths."""
+    """F = MMD²/2 of the particles' V-statistic has dF/dx_i = (1/N) grad f(x_i) and the drift is -grad f(x_i)
+    (Arbel et al., NeurIPS 2019), so drift = -N grad F and J = -N Hess F, by two independent autodiff paths."""
     flow, x0 = small_mmd_flow(n=6, seed=3)
     hessian = jax.hessian(lambda z: flow.energy(z.reshape(6, 2)))(x0.reshape(-1))
     np.testing.assert_allclose(flows.analysis.drift_jacobian(flow, x0), -6 * hessian, rtol=1e-10, atol=1e-12)

@@ -33,6 +33,3 @@ def test_rate_fit_on_a_trajectory_and_bad_requests():
         flows.analysis.fit_rate(traj, "w2")
     with pytest.raises(ValueError, match="at least 3 positive finite values"):
         flows.analysis.fit_rate(ts=[0.0, 1.0], values=[1.0, 0.5])
-
-
-# ---------------------------------------------------------------- Gaussian closed forms

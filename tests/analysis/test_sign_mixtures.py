@@ -1,4 +1,4 @@
-"""W1 bounds for half-normal sign mixtures (MATH.md section 7): the orthant distance against explicit
+"""W1 bounds for half-normal sign mixtures (Chen, Li, Li, Meka, ICLR 2022): the orthant distance against explicit
 projections, the closed-form upper bound against Monte Carlo and against the exact 1-D W1, the
 bounds against brute-force optimal transport, and the Sinkhorn estimate against exact assignment."""
 

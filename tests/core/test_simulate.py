@@ -100,3 +100,33 @@ def test_a_float32_step_is_on_the_grid_it_names():
     # a time genuinely off the grid is still refused
     with pytest.raises(ValueError, match="on the iteration grid"):
         flows.simulate(flow, X0.astype(jnp.float32), t1=100.0, ts=[0.0, 50.01], solver=step)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["one chunk", "checkpointed"])
+def test_a_blowup_in_a_checkpointed_run_stops_at_the_same_iteration(tmp_path, chunked):
+    """A run in chunks of 7 saved times stops at the chunk that diverged and reports the same
+    iteration as the single-chunk run; no chunk after it is written."""
+    k = first_overflow(0.25)
+    checkpoint = flows.Checkpoint(tmp_path / "c", every=7, keep=True) if chunked else None
+    with pytest.raises(flows.FlowDivergedError, match=rf"at iteration {k} \(t = {k * 0.25:g}\)"):
+        flows.simulate(Blowup(), jnp.ones((3, 1)), t1=4.0, ts=jnp.linspace(0, 4, 17), solver=flows.GradientDescent(step=0.25),
+                       diagnostics={}, checkpoint=checkpoint)
+    if chunked:  # save j is iteration j, so chunk c reaches iterations 7c..7c+6: chunks 0..k//7 - 1 ran through
+        assert len(list((tmp_path / "c").glob("chunk_*.npz"))) == k // 7 > 0
+
+
+@pytest.mark.parametrize("solver", [diffrax.Tsit5(), flows.GradientDescent(step=0.5)], ids=["tsit5", "gd"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["one chunk", "checkpointed"])
+def test_progress_bars(tmp_path, capsys, solver, chunked):
+    """`progress=True` draws a bar that reaches its end: diffrax's meter (in %) for one ODE
+    solve, saved times for a checkpointed ODE run, iterations for the discrete engine."""
+    checkpoint = flows.Checkpoint(tmp_path / "c", every=3) if chunked else None
+    traj = flows.simulate(FLOW, X0, t1=4.0, ts=jnp.linspace(0.0, 4.0, 9), solver=solver, progress=True, checkpoint=checkpoint)
+    bar = capsys.readouterr().err.replace("\r", "\n")
+    if isinstance(solver, flows.GradientDescent):
+        assert "GradientDescent: 100%" in bar and "8/8" in bar  # 4 / 0.5 iterations
+    elif chunked:
+        assert "Tsit5: 100%" in bar and "9/9" in bar and "3/9" in bar  # advanced after each chunk of 3 saves
+    else:
+        assert "100.00%" in bar
+    assert len(traj) == 9

@@ -1,5 +1,5 @@
-"""experiments/benign_landscape.py in its quick setting: the mixture landscape of MATH.md section 6
-is benign at the data-scale bandwidth (Alon, Globerson, Wiesel 2021)."""
+"""experiments/benign_landscape.py in its quick setting: the MMD² landscape of the symmetric mixture
+N(theta, I)/2 + N(-theta, I)/2 is benign at the data-scale bandwidth (Alon, Globerson, Wiesel, arXiv:2110.13452, 2021)."""
 
 import numpy as np
 

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import flows
+import numpy_reference as ref
+from flows.export import animation
 from flows.export.projection import Projection
 
 
@@ -36,6 +38,30 @@ def test_witness_arrows_and_pca_frames(run3d, tmp_path, suffix):
     frames = _frames(path)
     assert len(frames) == 4 and frames[0].shape[:2] == (100, 200)
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
+
+
+def test_frame_data_is_the_witness_on_the_plane_and_the_projected_drift(run3d, monkeypatch):
+    """Before drawing, each frame gets its heat map from one compiled witness call (counted) and its
+    arrows from the drift -grad f (MMDFlow); both against the float64 NumPy reference. Witness values are means of
+    at most 40 kernel values in [0, 1]: float64 rounding is below 40 eps ~ 1e-14, so 1e-12."""
+    flow, traj = run3d
+    calls = []
+    compiled = animation._witness_on_plane
+    monkeypatch.setattr(animation, "_witness_on_plane", lambda *a: calls.append(1) or compiled(*a))
+    view = Projection.pca(np.asarray(flow.target))
+    plane = animation._Plane.on(view, (-1.0, 3.0), (-2.0, 2.0), grid=7)
+    indices = np.array([0, 2, 4])
+    data = animation._frame_data(traj, indices, np.asarray, view, plane, flow, witness=True, arrows=True, args=None)
+    assert len(calls) == len(indices) and len(data.heat) == len(indices)
+    params = {"bandwidth": 1.5}
+    for f, i in enumerate(indices):
+        x = np.asarray(traj.ys[i])
+        expected = ref.witness("gaussian", params, plane.points, x, np.asarray(flow.target)).reshape(7, 7)
+        np.testing.assert_allclose(data.heat[f], expected, rtol=0, atol=1e-12)
+        velocity = -ref.witness_grad("gaussian", params, x, x, np.asarray(flow.target))
+        np.testing.assert_allclose(data.arrows[f], velocity @ view.basis, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(data.shown[f], view(x), rtol=0, atol=0)
+    np.testing.assert_array_equal(data.times, traj.ts[indices])
 
 
 def test_generated_samples_from_parametric_states(tmp_path):
