@@ -15,6 +15,7 @@ import optax
 
 from .. import diagnostics as diag
 from .. import targets
+from .._checks import check_gaussian
 from ..core.solvers import GradientDescent
 from ..games.critics import MLPCritic, RandomFeatureCritic
 from ..games.mmd_gan import MMDGAN
@@ -46,7 +47,6 @@ from ..particle.sinkhorn import SinkhornFlow
 from ..particle.sliced_wasserstein import SlicedWassersteinFlow
 from ..particle.sobolev import KernelSobolevFlow
 from ..particle.svgd import SVGDFlow
-from ..targets import GaussianTarget
 from .registry import (
     DIAGNOSTICS,
     FLOWS,
@@ -73,8 +73,7 @@ def _gaussian_params(mean, cov, std):
     cov = np.asarray(cov, dtype=float)
     if cov.shape != (d, d):
         raise ValueError(f"`cov` must be a {d} x {d} matrix to match `mean`, got shape {cov.shape}")
-    if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() < -1e-12:
-        raise ValueError("`cov` must be symmetric positive semi-definite")
+    check_gaussian("cov", mean, cov)
     return mean, cov
 
 
@@ -101,8 +100,8 @@ def _load_npy(path: str) -> np.ndarray:
 @TARGETS.register("gaussian", "N(mean, cov) (or std * I): n samples; closed-form Gaussian diagnostics apply")
 def _target_gaussian(ctx, mean, n: int = 1000, cov=None, std=None):
     mean, cov = _gaussian_params(mean, cov, std)
-    density = targets.Gaussian(mean, cov) if np.linalg.eigvalsh(cov).min() > 0 else None  # a score for Langevin, SVGD, KSD
-    return ResolvedTarget(_gaussian_samples(ctx.subkey(0), n, mean, cov), mean=mean, cov=cov, source=density)
+    source = targets.Gaussian(mean, cov)  # its score serves Langevin, SVGD, KSD when cov is positive definite
+    return ResolvedTarget(_gaussian_samples(ctx.subkey(0), n, mean, cov), mean=mean, cov=cov, source=source)
 
 
 def _sampled(ctx, target: targets.AbstractTarget, n: int, **known) -> ResolvedTarget:
@@ -113,7 +112,7 @@ def _sampled(ctx, target: targets.AbstractTarget, n: int, **known) -> ResolvedTa
 
 @TARGETS.register("low_rank_gaussian", "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d")
 def _target_low_rank(ctx, mean, factor, n: int = 1000):
-    target = targets.LowRankGaussian(mean, factor)
+    target = targets.Gaussian(mean, factor=factor)
     cov = np.asarray(target.factor) @ np.asarray(target.factor).T
     return _sampled(ctx, target, n, mean=np.asarray(target.mean), cov=cov)
 
@@ -130,7 +129,7 @@ def _target_ring(ctx, modes: int = 8, radius: float = 4.0, std: float = 0.3, n: 
     return _sampled(ctx, target, n, centres=np.asarray(target.means))
 
 
-@TARGETS.register("symmetric_mixture", "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2 (MATH.md section 6); has a score")
+@TARGETS.register("symmetric_mixture", "N(theta, std^2 I)/2 + N(-theta, std^2 I)/2 (Alon, Globerson & Wiesel 2021); has a score")
 def _target_symmetric(ctx, theta, std: float = 1.0, n: int = 1000):
     target = targets.GaussianMixture.symmetric(theta, std)
     return _sampled(ctx, target, n, centres=np.asarray(target.means))
@@ -318,7 +317,7 @@ def _parametric_target(ctx, population: bool):
         return ctx.target_samples
     if ctx.target.mean is None:
         raise ConfigError("`flow.population = true` needs a Gaussian target (`target.kind = \"gaussian\"`).")
-    return GaussianTarget(ctx.target.mean, ctx.target.cov)
+    return targets.Gaussian(ctx.target.mean, ctx.target.cov)
 
 
 def _latents(ctx, latents: int, population: bool):
