@@ -115,7 +115,7 @@ class Problem(eqx.Module):
         if self.kind == "mixture":
             return flows.targets.GaussianMixture.symmetric(self.theta_star)
         a, b = self.split(self.theta_star)
-        return flows.targets.LowRankGaussian(b, a)
+        return flows.targets.Gaussian(b, factor=a)
 
 
 def make_problem(kind: str, d: int, k: int = 0, rank: int = 0, *, seed: int = 0) -> Problem:

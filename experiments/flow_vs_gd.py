@@ -108,7 +108,7 @@ def particle_problem(quick: bool) -> Problem:
 
 def pkgf_problem() -> Problem:
     direction = jnp.array([1.0, 0.5]) / jnp.sqrt(1.25)
-    target = flows.targets.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
+    target = flows.targets.Gaussian(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
     generator = flows.parametric.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([0.5, 0.0]))
     pkgf = flows.parametric.PKGF(generator, target, flows.kernels.GaussianKernel(1.0), reg=1e-3, solve="dense")
     return Problem(

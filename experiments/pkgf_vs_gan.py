@@ -141,7 +141,7 @@ def alpha_check(traj: flows.Trajectory) -> dict:
 def affine_problem(config: dict) -> dict:
     keys = jax.random.split(jax.random.PRNGKey(0), 4)
     direction = jnp.array([1.0, 0.5]) / jnp.sqrt(1.25)
-    target = flows.targets.GaussianTarget(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
+    target = flows.targets.Gaussian(jnp.array([2.0, 1.0]), 2.0 * jnp.outer(direction, direction))
     generator = flows.parametric.AffineGenerator(jnp.array([[0.3], [-0.8]]), jnp.array([-1.0, 0.0]))
     kernel = flows.kernels.GaussianKernel(1.0)
     population = flows.parametric.ParametricMMDFlow(generator, target, kernel)

@@ -28,6 +28,15 @@ def check_positive(name: str, value) -> None:
         raise ValueError(f"`{name}` must be a finite positive number, got {value!r}.")
 
 
+def check_non_negative(name: str, value) -> None:
+    """Raise unless `value` (a scalar or array) is finite and >= 0."""
+    if not is_concrete(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"`{name}` must be a finite non-negative number, got {value!r}.")
+
+
 def check_in_range(name: str, value, low: float, high: float, *, inclusive: bool = False) -> None:
     """Raise unless low < value < high (or low <= value <= high with `inclusive`)."""
     if not is_concrete(value):
@@ -104,3 +113,30 @@ def check_choice(name: str, value, choices) -> None:
     """Raise unless `value` is one of `choices`."""
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {sorted(choices)}, got {value!r}.")
+
+
+def check_gaussian(name: str, mean, cov):
+    """Check a Gaussian's parameters: `mean` of shape (d,) and `cov` of shape (d, d), finite,
+    symmetric and positive semi-definite (singular allowed); return both as JAX arrays.
+
+    Symmetry is tested to $10^{-10} s$ and the smallest eigenvalue must be $\\ge -10^{-8} s$,
+    $s = \\max(1, \\max_{ij}|S_{ij}|)$: rounding in a covariance computed as $AA^\\top$ or from
+    samples passes, a genuinely indefinite matrix does not. Skipped for tracers.
+    """
+    values = cov  # checked as given: a float64 input is not rounded to float32 first
+    mean = jax.numpy.atleast_1d(jax.numpy.asarray(mean))
+    cov = jax.numpy.asarray(cov)
+    d = mean.shape[0]
+    if mean.ndim != 1 or cov.shape != (d, d):
+        raise ValueError(
+            f"`{name}` must be a mean of shape (d,) and a covariance of shape (d, d), "
+            f"got {tuple(mean.shape)} and {tuple(cov.shape)}."
+        )
+    check_finite(f"{name} mean", mean)
+    check_finite(f"{name} covariance", cov)
+    if is_concrete(values):
+        c = np.asarray(values, dtype=float)
+        scale = max(1.0, float(np.abs(c).max()))
+        if not np.allclose(c, c.T, atol=1e-10 * scale) or np.linalg.eigvalsh(c).min() < -1e-8 * scale:
+            raise ValueError(f"`{name}` covariance must be symmetric positive semi-definite.")
+    return mean, cov

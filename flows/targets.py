@@ -2,16 +2,19 @@ r"""Target distributions: what the flows are asked to reach, on one footing.
 
 Every target is an `equinox` module with `sample(key, n)` (an (n, d) array). Those with a
 density also have `log_prob(x)` and `score(x)` $= \nabla \log p(x)$ (rows of `x`), which the
-flows toward a known density need (Langevin, SVGD, KSD descent; `MATH.md` section 8):
+flows toward a known density need: Langevin $dX = \nabla\log p(X)\,dt + \sqrt2\,dW$, SVGD (Liu &
+Wang, NeurIPS 2016) and KSD descent (Korba et al., ICML 2021).
 
-- `Gaussian(mean, covariance)`: $\mathcal N(m, \Sigma)$, closed-form log-density and score
-  $-\Sigma^{-1}(x - m)$.
-- `LowRankGaussian(mean, factor)`: $m + Az$, $z \sim \mathcal N(0, I_k)$, covariance $AA^\top$
-  (singular when $k < d$: samples only; the MMD closed forms of `flows.closed_forms` apply).
+- `Gaussian(mean, covariance)` or `Gaussian(mean, factor=A)`: $\mathcal N(m, S)$, $S$ positive
+  semi-definite (the law of $m + Az$, $S = AA^\top$, in the factor form); closed-form
+  log-density and score $-S^{-1}(x - m)$ when $S$ is positive definite, samples only when it is
+  singular (the MMD closed forms of `flows.discrepancies` apply either way). It is also the
+  population-mode target of the parametric flows.
 - `GaussianMixture(means, stds, weights)`: isotropic components; log-density by log-sum-exp,
   score by autodiff. `GaussianMixture.ring(...)` (the 8-Gaussians ring) and
   `GaussianMixture.symmetric(theta, std)` ($\frac12\mathcal N(\theta, \sigma^2 I) +
-  \frac12\mathcal N(-\theta, \sigma^2 I)$, the landscape example of `MATH.md` section 6).
+  \frac12\mathcal N(-\theta, \sigma^2 I)$, the symmetric mixture whose population MMD² landscape
+  Alon, Globerson & Wiesel (2021, arXiv 2110.13452) study).
 - `TwoMoons`, `Rings`, `Checkerboard`, `Spiral`: the usual 2-D sample-only benchmarks.
 """
 
@@ -25,19 +28,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import check_finite, check_points, check_positive
-
-
-def _check_count(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`n` must be a positive integer number of samples, got {n!r}.")
-    return int(n)
-
-
-def _check_key(key) -> Array:
-    if key is None:
-        raise ValueError("`key` must be a jax.random key (e.g. jax.random.PRNGKey(0)), got None.")
-    return key
+from ._checks import (
+    check_finite,
+    check_gaussian,
+    check_int,
+    check_key,
+    check_points,
+    check_positive,
+    check_positive_int,
+    is_concrete,
+)
 
 
 class AbstractTarget(eqx.Module):
@@ -54,7 +54,7 @@ class AbstractTarget(eqx.Module):
 
     def sample(self, key: Array, n: int) -> Float[Array, "n d"]:
         """`n` independent samples, an (n, d) array, drawn with the `jax.random` key `key`."""
-        return self._sample(_check_key(key), _check_count(n))
+        return self._sample(check_key("key", key), check_positive_int("n", n))
 
     @property
     def has_density(self) -> bool:
@@ -73,35 +73,74 @@ class AbstractTarget(eqx.Module):
 
 
 class Gaussian(AbstractTarget):
-    r"""$\mathcal N(m, \Sigma)$ with a full, positive definite covariance.
+    r"""$\mathcal N(m, S)$, $S$ symmetric positive semi-definite (singular allowed).
+
+    Sampled as $x = m + Lz$, $z \sim \mathcal N(0, I_k)$, with a factor $L$ ($LL^\top = S$) that
+    the construction fixes:
+
+    - `Gaussian(mean, covariance)`: $L$ is the Cholesky factor when $S$ is positive definite,
+      else the spectral root $V\Lambda^{1/2}$ ($S = V\Lambda V^\top$, eigenvalues clipped at 0;
+      exact for a singular $S$); $k = d$.
+    - `Gaussian(mean, factor=A)`: $L = A$, shape (d, k), so $S = AA^\top$ has rank $\le k$ (the law
+      of $m + Az$, e.g. a low-rank Gaussian for $k < d$).
+
+    A density exists only when $S$ is positive definite, i.e. of numerical rank $d$ (every
+    eigenvalue above $d\,\varepsilon\,\lambda_{\max}$, $\varepsilon$ the dtype's machine epsilon:
+    `numpy.linalg.matrix_rank`'s tolerance). Then
+    $\log p(x) = -\frac12\big((x - m)^\top S^{-1}(x - m) + \log\det S + d\log 2\pi\big)$ and
+    $\nabla\log p(x) = -S^{-1}(x - m)$, both through the Cholesky factor. A singular Gaussian lives
+    on an affine subspace: `has_density` is False and `log_prob`, `score` raise `ValueError`
+    (the MMD closed forms of `flows.discrepancies` still apply).
 
     **Arguments:**
     - `mean`: $m$, shape (d,).
-    - `covariance`: $\Sigma$, shape (d, d), symmetric positive definite (default $I$).
+    - `covariance`: $S$, shape (d, d), symmetric positive semi-definite (default $I$).
+    - `factor`: $A$, shape (d, k), instead of `covariance`.
+
+    **Attributes:** `mean`, `covariance` ($S$), `factor` ($L$), `cholesky` (None when singular),
+    `rank`.
     """
 
     mean: Float[Array, " d"]
     covariance: Float[Array, "d d"]
-    cholesky: Float[Array, "d d"]
+    factor: Float[Array, "d k"]
+    cholesky: Float[Array, "d d"] | None
+    rank: int = eqx.field(static=True)
 
-    def __init__(self, mean: Float[ArrayLike, " d"], covariance: Float[ArrayLike, "d d"] | None = None):
-        mean = jnp.atleast_1d(jnp.asarray(mean, dtype=float))
+    def __init__(
+        self,
+        mean: Float[ArrayLike, " d"],
+        covariance: Float[ArrayLike, "d d"] | None = None,
+        *,
+        factor: Float[ArrayLike, "d k"] | None = None,
+    ):
+        dtype = jnp.result_type(float)
+        mean = jnp.atleast_1d(jnp.asarray(mean, dtype=dtype))
         if mean.ndim != 1:
             raise ValueError(f"`mean` must be a 1-D array, got shape {mean.shape}.")
-        check_finite("mean", mean)
         d = mean.shape[0]
-        covariance = jnp.eye(d, dtype=mean.dtype) if covariance is None else jnp.asarray(covariance, dtype=mean.dtype)
-        if covariance.shape != (d, d):
-            raise ValueError(f"`covariance` must have shape ({d}, {d}) to match `mean`, got {covariance.shape}.")
-        check_finite("covariance", covariance)
-        cov_np = np.asarray(covariance)
-        if not np.allclose(cov_np, cov_np.T, rtol=1e-10, atol=1e-12) or np.linalg.eigvalsh(cov_np).min() <= 0:
-            raise ValueError(
-                "`covariance` must be symmetric positive definite (use LowRankGaussian for a singular one)."
-            )
-        self.mean = mean
-        self.covariance = covariance
-        self.cholesky = jnp.linalg.cholesky(covariance)
+        if factor is not None:
+            if covariance is not None:
+                raise ValueError("give `covariance` or `factor`, not both.")
+            factor = jnp.asarray(factor, dtype=dtype)
+            if factor.ndim != 2 or factor.shape[0] != d:
+                raise ValueError(f"`factor` must have shape ({d}, k) to match `mean`, got {factor.shape}.")
+            check_finite("mean", mean)
+            check_finite("factor", factor)
+            covariance = factor @ factor.T
+        else:
+            covariance = np.eye(d) if covariance is None else covariance
+            if np.shape(covariance) != (d, d):
+                raise ValueError(f"`covariance` must have shape ({d}, {d}) to match `mean`, got {np.shape(covariance)}.")
+            check_gaussian("Gaussian", mean, covariance)
+            covariance = jnp.asarray(covariance, dtype=dtype)
+        if not is_concrete((mean, covariance)):
+            raise ValueError("`Gaussian` needs concrete (not traced) parameters: the covariance's rank fixes its factor.")
+        self.rank = _numerical_rank(covariance)
+        self.cholesky = jnp.linalg.cholesky(covariance) if self.rank == d else None
+        if factor is None:
+            factor = self.cholesky if self.cholesky is not None else _spectral_root(covariance)
+        self.mean, self.covariance, self.factor = mean, covariance, factor
 
     @property
     def dim(self):
@@ -109,58 +148,41 @@ class Gaussian(AbstractTarget):
 
     @property
     def has_density(self):
-        return True
-
-    def _sample(self, key, n):
-        z = jax.random.normal(key, (n, self.dim), self.mean.dtype)
-        return self.mean + z @ self.cholesky.T
-
-    def log_prob(self, x):
-        white = jax.scipy.linalg.solve_triangular(self.cholesky, (x - self.mean).T, lower=True)
-        log_det = 2 * jnp.sum(jnp.log(jnp.diag(self.cholesky)))
-        return -0.5 * (jnp.sum(white**2, axis=0) + log_det + self.dim * jnp.log(2 * jnp.pi))
-
-    def score(self, x):
-        return -jax.scipy.linalg.cho_solve((self.cholesky, True), (x - self.mean).T).T
-
-
-class LowRankGaussian(AbstractTarget):
-    r"""The law of $m + Az$, $z \sim \mathcal N(0, I_k)$: covariance $AA^\top$ of rank $\le k$.
-
-    Singular for $k < d$, so it has no density (likelihood methods do not apply; MMD does).
-
-    **Arguments:**
-    - `mean`: $m$, shape (d,).
-    - `factor`: $A$, shape (d, k).
-    """
-
-    mean: Float[Array, " d"]
-    factor: Float[Array, "d k"]
-
-    def __init__(self, mean: Float[ArrayLike, " d"], factor: Float[ArrayLike, "d k"]):
-        mean = jnp.atleast_1d(jnp.asarray(mean, dtype=float))
-        factor = jnp.asarray(factor, dtype=mean.dtype)
-        if mean.ndim != 1:
-            raise ValueError(f"`mean` must be a 1-D array, got shape {mean.shape}.")
-        if factor.ndim != 2 or factor.shape[0] != mean.shape[0]:
-            raise ValueError(f"`factor` must have shape ({mean.shape[0]}, k) to match `mean`, got {factor.shape}.")
-        check_finite("mean", mean)
-        check_finite("factor", factor)
-        self.mean = mean
-        self.factor = factor
-
-    @property
-    def dim(self):
-        return self.mean.shape[0]
-
-    @property
-    def covariance(self) -> Float[Array, "d d"]:
-        """$AA^\\top$."""
-        return self.factor @ self.factor.T
+        return self.cholesky is not None
 
     def _sample(self, key, n):
         z = jax.random.normal(key, (n, self.factor.shape[1]), self.mean.dtype)
         return self.mean + z @ self.factor.T
+
+    def _require_density(self) -> Array:
+        if self.cholesky is None:
+            raise ValueError(
+                f"this Gaussian has no density: its covariance is singular (rank {self.rank} < d = {self.dim}), "
+                "so it lives on an affine subspace and can only be sampled."
+            )
+        return self.cholesky
+
+    def log_prob(self, x):
+        cholesky = self._require_density()
+        white = jax.scipy.linalg.solve_triangular(cholesky, (x - self.mean).T, lower=True)
+        log_det = 2 * jnp.sum(jnp.log(jnp.diag(cholesky)))
+        return -0.5 * (jnp.sum(white**2, axis=0) + log_det + self.dim * jnp.log(2 * jnp.pi))
+
+    def score(self, x):
+        return -jax.scipy.linalg.cho_solve((self._require_density(), True), (x - self.mean).T).T
+
+
+def _numerical_rank(covariance: Array) -> int:
+    """The number of eigenvalues of `covariance` above $d\\,\\varepsilon\\,\\lambda_{\\max}$."""
+    values = np.linalg.eigvalsh(np.asarray(covariance, dtype=np.float64))
+    tolerance = covariance.shape[0] * float(jnp.finfo(covariance.dtype).eps) * max(float(values.max()), 0.0)
+    return int(np.sum(values > tolerance))
+
+
+def _spectral_root(covariance: Array) -> Array:
+    """$V\\Lambda^{1/2}$ for $S = V\\Lambda V^\\top$ (eigenvalues clipped at 0): $LL^\\top = S$, singular $S$ included."""
+    values, vectors = jnp.linalg.eigh(covariance)
+    return vectors * jnp.sqrt(jnp.clip(values, 0.0))
 
 
 class GaussianMixture(AbstractTarget):
@@ -194,15 +216,15 @@ class GaussianMixture(AbstractTarget):
     @classmethod
     def ring(cls, modes: int = 8, radius: float = 4.0, std: float = 0.3) -> GaussianMixture:
         """Equal-weight mixture of `modes` Gaussians evenly spaced on a circle (the 8-Gaussians ring)."""
-        if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 1:
-            raise ValueError(f"`modes` must be a positive integer, got {modes!r}.")
+        check_positive_int("modes", modes)
         check_positive("radius", radius)
         angles = 2 * np.pi * np.arange(modes) / modes
         return cls(radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), std)
 
     @classmethod
     def symmetric(cls, theta: Float[ArrayLike, " d"], std: float = 1.0) -> GaussianMixture:
-        """$\\frac12\\mathcal N(\\theta, \\sigma^2 I) + \\frac12\\mathcal N(-\\theta, \\sigma^2 I)$ (`MATH.md` section 6)."""
+        """$\\frac12\\mathcal N(\\theta, \\sigma^2 I) + \\frac12\\mathcal N(-\\theta, \\sigma^2 I)$, the symmetric mixture
+        of Alon, Globerson & Wiesel (2021, arXiv 2110.13452)."""
         theta = jnp.atleast_1d(jnp.asarray(theta, dtype=float))
         return cls(jnp.stack([theta, -theta]), std)
 
@@ -280,7 +302,8 @@ class Checkerboard(AbstractTarget):
     size: int = 4
 
     def __check_init__(self):
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 2 or self.size % 2:
+        check_int("size", self.size, 2)
+        if self.size % 2:
             raise ValueError(f"`size` must be an even integer >= 2, got {self.size!r}.")
 
     @property
@@ -320,39 +343,3 @@ class Spiral(AbstractTarget):
         r = self.radius * theta / (2 * jnp.pi * self.turns)
         points = r[:, None] * jnp.stack([jnp.cos(theta), jnp.sin(theta)], axis=1)
         return points + self.noise * jax.random.normal(k_noise, (n, 2))
-
-
-class GaussianTarget(eqx.Module):
-    """A Gaussian target $\\mathcal N(m, S)$ ($S$ may be singular): the population-mode target.
-
-    **Arguments:**
-    - `mean`: $m$, shape (d,).
-    - `cov`: $S$, shape (d, d), symmetric positive semi-definite.
-    """
-
-    mean: Float[Array, " d"]
-    cov: Float[Array, "d d"]
-
-    def __init__(self, mean: Float[ArrayLike, " d"], cov: Float[ArrayLike, "d d"]):
-        mean, cov = jnp.atleast_1d(jnp.asarray(mean)), jnp.asarray(cov)
-        d = mean.shape[0]
-        if mean.ndim != 1 or cov.shape != (d, d):
-            raise ValueError(f"`mean` must have shape (d,) and `cov` shape (d, d), got {mean.shape} and {cov.shape}.")
-        check_finite("mean", mean)
-        check_finite("cov", cov)
-        c = np.asarray(cov, dtype=float)
-        scale = max(1.0, float(np.abs(c).max()))
-        if not np.allclose(c, c.T, atol=1e-10 * scale) or np.linalg.eigvalsh(c).min() < -1e-8 * scale:
-            raise ValueError("`cov` must be symmetric positive semi-definite.")
-        dtype = jnp.result_type(mean.dtype, cov.dtype, jnp.float32)
-        self.mean, self.cov = mean.astype(dtype), cov.astype(dtype)
-
-    @property
-    def dim(self) -> int:
-        return self.mean.shape[0]
-
-    def sample(self, key: Array, n: int) -> Float[Array, "n d"]:
-        """n samples $m + S^{1/2}\\varepsilon$ (symmetric square root, exact for singular $S$)."""
-        values, vectors = jnp.linalg.eigh(self.cov)
-        root = vectors * jnp.sqrt(jnp.clip(values, 0.0))
-        return self.mean + jax.random.normal(key, (n, self.dim), self.mean.dtype) @ root.T

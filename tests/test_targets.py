@@ -29,8 +29,10 @@ def test_gaussian_samples_log_prob_and_score():
 
 
 def test_low_rank_gaussian_lives_on_its_subspace():
+    """Factor form m + Az, z ~ N(0, I_1): samples on the line through m along A (to rounding), the
+    variance along it |A|^2 (5 standard errors), covariance AA^T, no density (rank 1 < 3)."""
     factor = np.array([[1.0], [2.0], [-1.0]])
-    target = T.LowRankGaussian([1.0, 0.0, 0.0], factor)
+    target = T.Gaussian([1.0, 0.0, 0.0], factor=factor)
     x = np.asarray(target.sample(KEY, 5000)) - np.array([1.0, 0.0, 0.0])
     # every sample is a multiple of the factor's column: the component orthogonal to it is 0
     direction = factor[:, 0] / np.linalg.norm(factor)
@@ -38,9 +40,34 @@ def test_low_rank_gaussian_lives_on_its_subspace():
     assert np.abs(residual).max() < 1e-12
     assert abs(np.var(x @ direction) / np.linalg.norm(factor) ** 2 - 1) < 5 * np.sqrt(2 / 5000)
     np.testing.assert_allclose(target.covariance, factor @ factor.T)
-    assert not target.has_density
+    assert not target.has_density and target.rank == 1
     with pytest.raises(ValueError, match="no density"):
         target.log_prob(jnp.zeros((1, 3)))
+    with pytest.raises(ValueError, match="singular"):
+        target.score(jnp.zeros((1, 3)))
+
+
+def test_gaussian_sampling_factor_is_fixed_by_the_construction():
+    """sample(key, n) is exactly m + z L^T with z = jax.random.normal(key, (n, k)): L the Cholesky
+    factor of a positive definite covariance, the spectral root V Lambda^(1/2) of a singular one
+    (LL^T = S to rounding), the given factor in factor form (k = its columns)."""
+    key, n = jax.random.PRNGKey(3), 7
+    mean = np.array([1.0, -1.0])
+    pd = T.Gaussian(mean, [[2.0, 0.6], [0.6, 0.5]])
+    np.testing.assert_array_equal(pd.factor, np.linalg.cholesky(np.array([[2.0, 0.6], [0.6, 0.5]])))
+    direction = np.array([1.0, 0.5]) / np.sqrt(1.25)
+    singular = T.Gaussian(mean, 2.0 * np.outer(direction, direction))
+    values, vectors = np.linalg.eigh(2.0 * np.outer(direction, direction))
+    assert not singular.has_density and singular.rank == 1
+    np.testing.assert_allclose(singular.factor @ singular.factor.T, singular.covariance, atol=1e-15)
+    np.testing.assert_allclose(np.abs(singular.factor), np.abs(vectors * np.sqrt(np.clip(values, 0, None))), atol=1e-15)
+    factor = T.Gaussian(mean, factor=[[1.0, 0.0, 2.0], [0.5, 1.0, 0.0]])
+    assert factor.has_density and factor.rank == 2  # AA^T is positive definite: a density
+    for target in (pd, singular, factor):
+        z = jax.random.normal(key, (n, target.factor.shape[1]))
+        np.testing.assert_array_equal(target.sample(key, n), target.mean + z @ target.factor.T)
+    x = jnp.array([[0.3, 0.2]])
+    np.testing.assert_allclose(factor.log_prob(x), stats.multivariate_normal(mean, factor.covariance).logpdf(x), rtol=1e-12)
 
 
 def mixture_reference(z, means, stds, weights):
@@ -100,8 +127,16 @@ def test_sample_only_targets_are_reproducible_and_have_their_shape(target):
 
 
 def test_bad_target_arguments():
-    with pytest.raises(ValueError, match="covariance"):
+    with pytest.raises(ValueError, match="covariance must be symmetric positive semi-definite"):
         T.Gaussian([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="`covariance` must have shape"):
+        T.Gaussian([0.0, 0.0], np.eye(3))
+    with pytest.raises(ValueError, match="not both"):
+        T.Gaussian([0.0, 0.0], np.eye(2), factor=np.eye(2))
+    with pytest.raises(ValueError, match="`factor` must have shape"):
+        T.Gaussian([0.0, 0.0], factor=np.ones((3, 1)))
+    with pytest.raises(ValueError, match="concrete"):
+        jax.jit(lambda m: T.Gaussian(m).dim)(jnp.zeros(2))
     with pytest.raises(ValueError, match="`n`"):
         T.Gaussian([0.0]).sample(KEY, 0)
     with pytest.raises(ValueError, match="`key`"):

@@ -69,7 +69,7 @@ def _population_or_samples(ctx, table, where):
     if not table.get("population", False):
         return ctx.target_samples
     mean, cov = _gaussian_moments(ctx, f"{where}.population")
-    return targets.GaussianTarget(mean, cov)
+    return targets.Gaussian(mean, cov)
 
 
 POPULATION = FromRun(_population_or_samples, keys={"population": False})
@@ -345,15 +345,17 @@ def _target(name: str, make, description: str, known=None, **options) -> None:
 _target(
     "gaussian",
     targets.Gaussian,
-    "N(mean, covariance), or std^2 I; n samples; has a score; closed-form Gaussian diagnostics apply",
+    "N(mean, covariance), or std^2 I; n samples; a score when positive definite; closed-form Gaussian diagnostics apply",
     _gaussian_moments_of,
     converters={"covariance": ISOTROPIC},
+    only=("mean", "covariance"),
 )
 _target(
     "low_rank_gaussian",
-    targets.LowRankGaussian,
+    targets.Gaussian,
     "mean + factor z, z ~ N(0, I_k): covariance factor factor^T, singular when k < d",
     _gaussian_moments_of,
+    only=("mean", "factor"),
 )
 _target(
     "mixture",
@@ -391,6 +393,7 @@ INITIALS.add(
     targets.Gaussian,
     "n particles from N(mean, covariance) (or std^2 I), key fold_in(key, 1)",
     converters={"mean": ORIGIN, "covariance": ISOTROPIC},
+    only=("mean", "covariance"),
     also=(_initial_sample,),
     finish=lambda ctx, gaussian, table, where: _initial_sample(ctx, table, where, {"self": gaussian}),
 )

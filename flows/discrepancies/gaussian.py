@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_finite, is_concrete
+from .._checks import check_finite, check_gaussian, is_concrete
 from ..kernels.base import AbstractKernel
 
 
@@ -44,23 +44,6 @@ def gaussian_kernel_expectation(
     return jnp.exp(-jnp.sum(jnp.log(jnp.diag(chol))) - 0.5 * jnp.sum(white**2) / bandwidth**2)
 
 
-def check_gaussian(name: str, mean, cov) -> tuple[Array, Array]:
-    mean = jnp.atleast_1d(jnp.asarray(mean))
-    cov = jnp.asarray(cov)
-    d = mean.shape[0]
-    if mean.ndim != 1 or cov.shape != (d, d):
-        raise ValueError(
-            f"`{name}` must be a mean of shape (d,) and a covariance of shape (d, d), "
-            f"got {tuple(mean.shape)} and {tuple(cov.shape)}."
-        )
-    check_finite(f"{name} mean", mean)
-    check_finite(f"{name} covariance", cov)
-    if is_concrete(cov):
-        c = np.asarray(cov, dtype=float)
-        scale = max(1.0, float(np.abs(c).max()))
-        if not np.allclose(c, c.T, atol=1e-10 * scale) or np.linalg.eigvalsh(c).min() < -1e-8 * scale:
-            raise ValueError(f"`{name}` covariance must be symmetric positive semi-definite.")
-    return mean, cov
 
 
 def gaussian_mmd2(

@@ -1,4 +1,4 @@
-r"""Critics $u: \mathbb R^d \to \mathbb R$ for the adversarial games (`adversarial_game.py`): the
+r"""Critics $u: \mathbb R^d \to \mathbb R$ for the adversarial games (`flows.games.game`): the
 discriminator of a GAN, the witness estimate of an MMD GAN, the potential of a WGAN.
 """
 
@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
-from .._checks import check_choice, check_positive
+from .._checks import check_choice, check_int, check_positive, check_positive_int
 
 
 class AbstractCritic(eqx.Module):
@@ -39,9 +39,8 @@ class RandomFeatureCritic(AbstractCritic):
     weights: Float[Array, " D"]
 
     def __init__(self, dim: int, num_features: int, bandwidth: float, *, key: Array, dtype=jnp.float32):
-        for name, value in (("dim", dim), ("num_features", num_features)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        check_positive_int("dim", dim)
+        check_positive_int("num_features", num_features)
         check_positive("bandwidth", bandwidth)
         k_freq, k_phase = jax.random.split(key)
         self.frequencies = jax.random.normal(k_freq, (num_features, dim), dtype) / bandwidth
@@ -64,6 +63,9 @@ class MLPCritic(AbstractCritic):
 
     def __init__(self, dim: int, *, width: int = 64, depth: int = 2, activation: str = "softplus", key: Array, dtype=None):
         activations = {"relu": jax.nn.relu, "tanh": jnp.tanh, "softplus": jax.nn.softplus}
+        check_positive_int("dim", dim)
+        check_positive_int("width", width)
+        check_int("depth", depth, 0)
         check_choice("activation", activation, activations)
         self.mlp = eqx.nn.MLP(dim, "scalar", width, depth, activation=activations[activation], key=key, dtype=dtype)
 

@@ -9,7 +9,8 @@ $x = G_\theta(z)$ and target samples $y$:
 A game says only $L$ (`critic_objective`) and $\ell$ (`generator_objective`); this module runs
 it on `simulate`'s `lax.scan` engine. The solver state holds the critic's trained arrays and both
 optimizer states; the `Trajectory` holds the generator parameters with the flow's diagnostics
-(pass a parametric flow with target samples, e.g. `ParametricMMDFlow(..., target=samples)`).
+(pass a parametric flow with target samples, e.g. `ParametricMMDFlow(generator, samples, kernel,
+latents=z)`: the game reads the target samples and each step's latents from the flow).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import jax
 import optax
 from jaxtyping import Array, PyTree
 
-from .._checks import check_positive
+from .._checks import check_positive, check_positive_int
 from .._trees import cast_floats
 from ..core.solvers import AbstractDiscreteSolver
 from ..parametric.base import AbstractParametricFlow
@@ -36,8 +37,7 @@ def check_game_arguments(critic, generator_optimizer, critic_optimizer, n_critic
     for name, value in (("generator_optimizer", generator_optimizer), ("critic_optimizer", critic_optimizer)):
         if not isinstance(value, optax.GradientTransformation):
             raise ValueError(f"`{name}` must be an optax optimizer, got {type(value).__name__}.")
-    if not isinstance(n_critic, int) or n_critic < 1:
-        raise ValueError(f"`n_critic` must be a positive integer, got {n_critic!r}.")
+    check_positive_int("n_critic", n_critic)
     check_positive("step", step)
 
 
@@ -63,10 +63,12 @@ class AbstractAdversarialGame(AbstractDiscreteSolver):
         return eqx.combine(weights, eqx.partition(self.critic, self.critic.trainable())[1])
 
     def init(self, flow, y0):
-        if not isinstance(flow, AbstractParametricFlow) or flow.population:
+        if not isinstance(flow, AbstractParametricFlow):
             raise ValueError(
-                f"`flow` must be a parametric flow with target samples (e.g. ParametricMMDFlow) for {type(self).__name__}."
+                f"`flow` must be a parametric flow with target samples (e.g. ParametricMMDFlow) for {type(self).__name__}, "
+                f"got {type(flow).__name__}."
             )
+        flow.objective.check_sampled(f"`flow` must hold target samples for {type(self).__name__}")
         dtype = jax.tree_util.tree_leaves(y0)[0].dtype
         critic = cast_floats(self.critic, dtype)
         weights, _ = eqx.partition(critic, self.critic.trainable())
@@ -76,7 +78,7 @@ class AbstractAdversarialGame(AbstractDiscreteSolver):
         weights, critic_state, generator_state = state
         dtype = jax.tree_util.tree_leaves(y)[0].dtype
         z = flow.step_latents(key, dtype)
-        target = flow.target.astype(dtype)
+        target = flow.objective.target_samples(dtype)
         x = jax.lax.stop_gradient(push_forward(flow.generator(y), z))
 
         def ascent(i, carry):

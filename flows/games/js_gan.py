@@ -1,5 +1,5 @@
-r"""The original GAN game (Goodfellow et al. 2014): the discriminator $D = \mathrm{sigmoid}(u)$
-against the generator, on the value (`MATH.md` section 8, seed 003)
+r"""The original GAN game (Goodfellow et al., NeurIPS 2014): the discriminator $D = \mathrm{sigmoid}(u)$
+against the generator, on the value
 $$V(D, G) = \mathbb{E}_P \ln D(y) + \mathbb{E}_{z} \ln\big(1 - D(G(z))\big).$$
 
 The discriminator ascends $V$. For a fixed generator with density $q$ and data density $p$ the
@@ -19,7 +19,7 @@ The generator has two losses:
 
 With $\ln D = \ln\sigma(u)$ and $\ln(1 - D) = \ln\sigma(-u)$ every term is a log-sigmoid of the
 critic's logit (`jax.nn.log_sigmoid`), finite for any logit. The critic is any `AbstractCritic`
-(its output is the logit $u$), e.g. `MLPCritic`; the game loop is `adversarial_game.py`.
+(its output is the logit $u$), e.g. `MLPCritic`; the game loop is `flows.games.game`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
-r"""The gradient-regularized MMD GAN: the discrete min-max game PKGF is compared with
-(`MATH.md` section 5; Arbel et al. 2018, Mroueh et al. 2019).
+r"""The gradient-regularized MMD GAN: the discrete min-max game PKGF is compared with (Arbel,
+Sutherland, Bińkowski, Gretton, NeurIPS 2018; Mroueh, Sercu, Raj, AISTATS 2019).
 
 The critic ascends
 $$L(w) = \mathbb{E}_\nu u_w - \mathbb{E}_q u_w - \tfrac{\rho}{2}\mathbb{E}_q\|\nabla_x u_w\|^2 - \tfrac\lambda2\|w\|^2,$$
-the generator descends $-\mathbb{E}_z u_w(G_\theta(z))$ (the game loop is `adversarial_game.py`).
+the generator descends $-\mathbb{E}_z u_w(G_\theta(z))$ (the game loop is `flows.games.game`).
 With `RandomFeatureCritic` ($u_w = w^\top\varphi$, random Fourier features of the Gaussian
-kernel) $L$ is the section-4 objective in feature space, and the critic's maximizer is the
-gradient-regularized witness; `MLPCritic` gives the neural MMD GAN.
+kernel) $L$ is, in feature space, the kernel Sobolev critic's objective
+$\mathbb{E}_\nu u - \mathbb{E}_q u - \frac12(\mathbb{E}_q\|\nabla u\|^2 + \lambda\|u\|^2_{\mathcal H})$ (with $\rho = 1$), and the
+critic's maximizer is the gradient-regularized witness $u = (D_q + \lambda)^{-1}\eta$,
+$\eta = \varphi_\nu - \varphi_q$ the difference of the mean embeddings and
+$D_q = \mathbb{E}_q\sum_j\partial_j k(x, \cdot)\otimes\partial_j k(x, \cdot)$; `MLPCritic` gives the neural MMD GAN.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array
 
+from .._checks import check_non_negative
 from .critics import AbstractCritic
 from .game import AbstractAdversarialGame, check_game_arguments
 
@@ -53,9 +57,8 @@ class MMDGAN(AbstractAdversarialGame):
         step: float = 1.0,
     ):
         check_game_arguments(critic, generator_optimizer, critic_optimizer, n_critic, step)
-        for name, value in (("gradient_penalty", gradient_penalty), ("reg", reg)):
-            if not value >= 0:
-                raise ValueError(f"`{name}` must be a non-negative number, got {value!r}.")
+        check_non_negative("gradient_penalty", gradient_penalty)
+        check_non_negative("reg", reg)
         self.critic, self.generator_optimizer, self.critic_optimizer = critic, generator_optimizer, critic_optimizer
         self.n_critic = n_critic
         self.gradient_penalty, self.reg, self.step = jnp.asarray(gradient_penalty), jnp.asarray(reg), jnp.asarray(step)

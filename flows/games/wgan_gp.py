@@ -1,12 +1,12 @@
 r"""The Wasserstein GAN with gradient penalty (WGAN-GP; Gulrajani, Ahmed, Arjovsky, Dumoulin,
-Courville, NeurIPS 2017): the adversarial baseline of the landscape experiments (`MATH.md` section 6).
+Courville, NeurIPS 2017): the adversarial baseline of the landscape experiments.
 
 The critic ascends the Kantorovich-Rubinstein dual objective with a soft 1-Lipschitz constraint,
 $$L(w) = \mathbb{E}_\nu u_w - \mathbb{E}_q u_w - \lambda\,\mathbb{E}_{\hat x}\big(\|\nabla_x u_w(\hat x)\| - 1\big)^2,
 \qquad \hat x = \varepsilon x + (1 - \varepsilon) y,\ \varepsilon \sim U[0, 1],$$
 on random interpolates of generated samples $x$ and target samples $y$ (drawn with the step's
 key); the generator descends $-\mathbb{E}_z u_w(G_\theta(z))$. At the critic's optimum $L$ is
-(close to) $W_1(q_\theta, \nu)$. The game loop is `adversarial_game.py`.
+(close to) $W_1(q_\theta, \nu)$. The game loop is `flows.games.game`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
+from .._checks import check_non_negative
 from .critics import AbstractCritic
 from .game import AbstractAdversarialGame, check_game_arguments
 
@@ -71,8 +72,7 @@ class WGANGP(AbstractAdversarialGame):
         step: float = 1.0,
     ):
         check_game_arguments(critic, generator_optimizer, critic_optimizer, n_critic, step)
-        if not gradient_penalty >= 0:
-            raise ValueError(f"`gradient_penalty` must be a non-negative number, got {gradient_penalty!r}.")
+        check_non_negative("gradient_penalty", gradient_penalty)
         self.critic, self.generator_optimizer, self.critic_optimizer = critic, generator_optimizer, critic_optimizer
         self.n_critic = n_critic
         self.gradient_penalty, self.step = jnp.asarray(gradient_penalty), jnp.asarray(step)

@@ -1,5 +1,5 @@
 r"""Generators: `equinox` modules that push latent samples $z \sim p_z = \mathcal N(0, I_k)$ forward,
-$x = G_\theta(z)$ (`MATH.md` section 5).
+$x = G_\theta(z)$, so the model is $q_\theta = G_\theta \# p_z$ (the parametric flows move $\theta$).
 
 A generator is any `eqx.Module` called on ONE latent vector, shape (k,), returning one sample,
 shape (d,) (the `eqx.nn.MLP` convention); `push_forward` maps a batch. Its trainable parameters
@@ -8,12 +8,15 @@ that pytree is the state the parametric flows integrate. Anything else (ints, ac
 functions, arrays of integers) is static.
 
 - `AffineGenerator`: $G(z) = Az + b$, $A \in \mathbb R^{d\times k}$; with $k < d$ a low-rank
-  Gaussian $\mathcal N(b, AA^\top)$ (the model of `MATH.md` section 6, with a closed-form MMD²).
+  Gaussian $\mathcal N(b, AA^\top)$, with a closed-form MMD² (the low-rank model whose population
+  MMD² landscape Alon, Globerson & Wiesel (2021, arXiv 2110.13452) study: it depends on $A$ only
+  through $AA^\top$).
 - `GaussianMixtureGenerator`: an equal-weight mixture $\frac1K\sum_c \mathcal N(\mu_c, s^2 I)$ with
   trainable means $\mu_c$; the latent $(z_0, \varepsilon)$ picks the component from $z_0$ and
   $x = \mu_c + s\,\varepsilon$.
 - `SymmetricMixtureGenerator`: $\frac12\mathcal N(\theta, s^2 I) + \frac12\mathcal N(-\theta, s^2 I)$, one
-  trainable mean $\theta$ (the mixture model of `MATH.md` section 6): $x = \operatorname{sign}(z_0)\,\theta + s\,\varepsilon$.
+  trainable mean $\theta$ (the symmetric mixture of Alon, Globerson & Wiesel 2021):
+  $x = \operatorname{sign}(z_0)\,\theta + s\,\varepsilon$.
 - `MLPGenerator`: a multilayer perceptron (ReLU or tanh hidden layers) from $\mathbb R^k$ to
   $\mathbb R^d$.
 """
@@ -27,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
-from .._checks import check_choice, check_finite, check_positive
+from .._checks import check_choice, check_finite, check_int, check_positive, check_positive_int
 
 _ACTIVATIONS: dict[str, Callable[[Array], Array]] = {"relu": jax.nn.relu, "tanh": jnp.tanh}
 
@@ -114,9 +117,11 @@ class GaussianMixtureGenerator(eqx.Module):
 
 
 class SymmetricMixtureGenerator(eqx.Module):
-    r"""$\frac12\mathcal N(\theta, s^2 I_d) + \frac12\mathcal N(-\theta, s^2 I_d)$ (`MATH.md` section 6; Alon,
-    Globerson, Wiesel 2021): $x = \operatorname{sign}(z_0)\,\theta + s\,(z_1..z_d)$ for a latent of
-    dimension $d + 1$, so the component is $\pm$ with probability 1/2 each. Differentiable in $\theta$.
+    r"""$\frac12\mathcal N(\theta, s^2 I_d) + \frac12\mathcal N(-\theta, s^2 I_d)$ (Alon, Globerson, Wiesel 2021,
+    arXiv 2110.13452: with $s = 1$ its population MMD² under a Gaussian kernel has no spurious local
+    minima, and at $d = 2$, $\sigma^2 = 2$ a ring of strict saddles): $x = \operatorname{sign}(z_0)\,\theta +
+    s\,(z_1..z_d)$ for a latent of dimension $d + 1$, so the component is $\pm$ with probability 1/2
+    each. Differentiable in $\theta$.
 
     **Arguments:**
     - `theta`: $\theta$, shape (d,).
@@ -168,10 +173,8 @@ class MLPGenerator(eqx.Module):
         dtype=None,
     ):
         for name, value in (("latent_dim", latent_dim), ("dim", dim), ("width", width)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-        if not isinstance(depth, int) or depth < 0:
-            raise ValueError(f"`depth` must be a non-negative integer, got {depth!r}.")
+            check_positive_int(name, value)
+        check_int("depth", depth, 0)
         check_choice("activation", activation, _ACTIVATIONS)
         self.mlp = eqx.nn.MLP(
             latent_dim, dim, width, depth, activation=_ACTIVATIONS[activation], key=key, dtype=dtype

@@ -1,6 +1,6 @@
 r"""Generators whose outputs are sign patterns times half-normal magnitudes: Goldreich's local
-pseudorandom generator with a Gaussian seed (Chen, Li, Li, Meka, ICLR 2022; `MATH.md` section 7),
-and a weak one that repeats its seed bits (the positive control).
+pseudorandom generator with a Gaussian seed (Chen, Li, Li, Meka, ICLR 2022), and a weak one that
+repeats its seed bits (the positive control).
 
 Both take a latent $(z, w) \sim \mathcal N(0, I_n) \otimes \mathcal N(0, I_m)$, turn the seed into
 bits $b_i = \mathbf 1[z_i > 0]$ (uniform on $\{0,1\}^n$), stretch the $n$ bits into $m$ output bits
@@ -11,7 +11,7 @@ $$x_j = (2y_j - 1)\,|w_j|, \qquad j = 1..m.$$
 Whenever $y_j(b)$ is a balanced bit, $x_j$ is exactly $\mathcal N(0, 1)$ (a symmetric sign times an
 independent half-normal), yet the sign pattern $\operatorname{sign}(x)$ takes at most $2^n$ of the
 $2^m$ values: the output lives on $2^n$ of the $2^m$ orthants, far (in $W_1$) from
-$\mathcal N(0, I_m)$ when $n \ll m$ (`flows.sign_mixture_w1_bounds`).
+$\mathcal N(0, I_m)$ when $n \ll m$ (`flows.analysis.sign_mixture_w1_bounds`).
 
 - `GoldreichPRGGenerator`: $y_j = P(b_{S_j})$ with the predicate
   $P(u) = u_1 \oplus u_2 \oplus u_3 \oplus (u_4 \wedge u_5)$ on a random 5-uniform hypergraph
@@ -21,7 +21,7 @@ $\mathcal N(0, I_m)$ when $n \ll m$ (`flows.sign_mixture_w1_bounds`).
   coordinate is still $\mathcal N(0, 1)$, but $x_j x_{j+n} \ge 0$ always: a quadratic test sees it.
 
 Both are `eqx.Module`s called on ONE latent vector of length `latent_dim` $= n + m$ (the
-`flows.generators` convention; use `flows.push_forward` for a batch); they have no trainable
+`flows.parametric.generators` convention; use `flows.parametric.push_forward` for a batch); they have no trainable
 parameters. `sign_patterns()` enumerates the $2^n$ seeds' sign patterns exactly.
 """
 
@@ -37,16 +37,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .._checks import check_positive
+from .._checks import check_choice, check_int, check_positive, check_positive_int
 
 _ARITY = 5
 _MAX_ENUMERATED_SEED_DIM = 24
-
-
-def _check_sizes(seed_dim, dim, minimum_seed_dim: int) -> None:
-    for name, value, low in (("seed_dim", seed_dim, minimum_seed_dim), ("dim", dim, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"`{name}` must be an integer >= {low}, got {value!r}.")
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -154,9 +148,10 @@ class GoldreichPRGGenerator(AbstractSignPatternGenerator):
     independence: int = eqx.field(static=True)
 
     def __init__(self, seed_dim: int, dim: int, *, key: Array, independence: int = 3, max_candidates: int = 50_000):
-        _check_sizes(seed_dim, dim, _ARITY)
-        if isinstance(independence, bool) or not isinstance(independence, int) or not 1 <= independence <= 4:
-            raise ValueError(f"`independence` must be 1, 2, 3 or 4, got {independence!r}.")
+        check_int("seed_dim", seed_dim, _ARITY)
+        check_positive_int("dim", dim)
+        check_int("independence", independence, 1)
+        check_choice("independence", independence, (1, 2, 3, 4))
         self.hyperedges = jnp.asarray(_sample_hyperedges(seed_dim, dim, independence, key, max_candidates))
         self.seed_dim = seed_dim
         self.dim = dim
@@ -205,7 +200,8 @@ class RepeatedBitsGenerator(AbstractSignPatternGenerator):
     dim: int = eqx.field(static=True)
 
     def __init__(self, seed_dim: int, dim: int):
-        _check_sizes(seed_dim, dim, 1)
+        check_positive_int("seed_dim", seed_dim)
+        check_positive_int("dim", dim)
         self.seed_dim = seed_dim
         self.dim = dim
 
@@ -221,8 +217,8 @@ def sign_pattern_biases(patterns: Int[Array, "r m"], max_order: int = 2) -> dict
     $\le k$ in $x$ (the magnitudes are independent of the signs), sees nothing where these are 0.
     Cost $\binom{m}{k}\,r$: for $k \le 3$ and the enumerated patterns of a small seed.
     """
-    if isinstance(max_order, bool) or not isinstance(max_order, int) or not 1 <= max_order <= 3:
-        raise ValueError(f"`max_order` must be 1, 2 or 3, got {max_order!r}.")
+    check_int("max_order", max_order, 1)
+    check_choice("max_order", max_order, (1, 2, 3))
     s = np.asarray(patterns, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"`patterns` must have shape (r, m), got {tuple(s.shape)}.")

@@ -153,7 +153,7 @@ TARGET_CASES = {
     ),
     "low_rank_gaussian": (
         {"mean": [0.0, 1.0], "factor": [[1.0], [0.5]]},
-        lambda: targets.LowRankGaussian(jnp.array([0.0, 1.0]), jnp.array([[1.0], [0.5]])),
+        lambda: targets.Gaussian(jnp.array([0.0, 1.0]), factor=jnp.array([[1.0], [0.5]])),
     ),
     "mixture": (
         {"means": [[-1.0, 0.0], [1.0, 0.0]], "stds": [0.2, 0.4], "weights": [1.0, 3.0]},
@@ -287,8 +287,8 @@ def test_population_mode_passes_the_exact_gaussian():
         initial={"kind": "affine", "matrix": [[1.0, 0.0], [0.0, 1.0]], "offset": [0.0, 0.0]},
         flow={"kind": "pkgf", "population": True, "solve": "dense"},
     )
-    assert isinstance(run.flow.target, targets.GaussianTarget)
-    np.testing.assert_array_equal(run.flow.target.cov, [[1.0, 0.2], [0.2, 0.5]])
+    assert isinstance(run.flow.target, targets.Gaussian)
+    np.testing.assert_array_equal(run.flow.target.covariance, [[1.0, 0.2], [0.2, 0.5]])
 
 
 @pytest.mark.parametrize(
@@ -359,7 +359,7 @@ def test_a_diagnostic_may_name_its_own_kernel_table():
             "own": {"kind": "mmd2"},
         }
     )
-    assert run.config["diagnostics"]["own"] == {"kind": "mmd2", "kernel": None, "unbiased": False}
+    assert run.config["diagnostics"]["own"] == {"kind": "mmd2", "kernel": None, "unbiased": False, "backend": "auto"}
     diagnostics = run.simulate_kwargs["diagnostics"]
     x = run.y0
     wide = flows.diagnostics.MMD2(run.context.target_samples, kernels.GaussianKernel(3.0))

@@ -68,6 +68,13 @@ def test_in_loop_gaussian_diagnostics_use_the_particles_moments():
     assert _call(D.GaussianMMD2(target_mean, target_cov, kernel), y) == pytest.approx(
         float(flows.discrepancies.gaussian_mmd2(mean, cov, target_mean, target_cov, kernel)), rel=1e-10
     )
+    # a singular target: W2 and MMD^2 are defined, KL is not (a clear error, not a NaN)
+    singular = np.array([[1.0, 1.0], [1.0, 1.0]])
+    assert _call(D.GaussianW2(target_mean, singular), y) == pytest.approx(float(flows.discrepancies.gaussian_w2(mean, cov, target_mean, singular)), rel=1e-10)
+    with pytest.raises(ValueError, match="`cov` must be positive definite"):
+        D.GaussianKL(target_mean, singular)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        D.GaussianW2(target_mean, -singular)
 
 
 # ---------------------------------------------------------------- transport (ott-jax)

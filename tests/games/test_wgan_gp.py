@@ -1,4 +1,4 @@
-"""The WGAN-GP game (flows/wgan_gp.py): its gradient penalty, its critic objective's gradient
+"""The WGAN-GP game (flows/games/wgan_gp.py; Gulrajani et al., NeurIPS 2017): its gradient penalty, its critic objective's gradient
 against an independent NumPy reference, and a short game on an affine generator. Float64 (conftest)."""
 
 import equinox as eqx

@@ -1,5 +1,12 @@
 """Parametric flows: generators, parametric MMD flow, PKGF and its three solves, population mode,
-the MMD GAN game (MATH.md section 5). Float64 throughout (conftest)."""
+kernel-sum backends, the MMD GAN game (Mroueh & Nguyen, AISTATS 2021; Arbel et al., NeurIPS 2018).
+Float64 throughout (conftest)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import diffrax
 import equinox as eqx
@@ -14,6 +21,7 @@ import flows
 from flows.kernels.sums import kernel_grad_sum, kernel_hessian_sum, kernel_sum
 
 SIGMA = 1.5
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def affine_problem(seed=0, d=3, k=2, m=15, n_target=25):
@@ -29,8 +37,11 @@ def flat(tree):
 
 
 def numpy_affine_pkgf(generator, target, latents, sigma, reg):
-    """Independent float64 NumPy reference: grad F, Gamma and the PKGF velocity for G(z) = Az + b and
-    the Gaussian kernel (MATH.md sections 1 and 5), with explicit Jacobians J_a = [I_d (x) z_a^T, I_d]."""
+    """Independent float64 NumPy reference: grad F = (1/m) sum_a J_a^T grad f(x_a),
+    Gamma = (1/m^2) sum_ab J_a^T grad_x grad_y k(x_a, x_b) J_b and the PKGF velocity
+    -(Gamma + reg I)^-1 grad F for G(z) = Az + b and the Gaussian kernel, whose derivatives are
+    grad_x k = -(x - y)/s^2 k and grad_x grad_y k = k (I/s^2 - (x - y)(x - y)^T/s^4), with explicit
+    Jacobians J_a = [I_d (x) z_a^T, I_d]."""
     A, b = np.asarray(generator.matrix), np.asarray(generator.offset)
     z, y = np.asarray(latents), np.asarray(target)
     d, m = A.shape[0], z.shape[0]
@@ -149,9 +160,10 @@ def test_trajectory_of_generator_parameters_saves_loads_and_samples(pkgf_run, tm
 
 def test_population_pkgf_converges_at_rate_at_least_two_alpha():
     """Affine generator, Gaussian target, exact closed forms: MMD^2 falls below 1e-8 of its start,
-    and the fitted decay rate of log MMD^2 is at least 2 min_t alpha(t) (MATH.md section 5)."""
+    and the fitted decay rate of log MMD^2 is at least 2 min_t alpha(t): dF/dt = -2 alpha(t) F, so
+    alpha(t) >= alpha0 gives MMD^2(t) <= exp(-2 alpha0 t) MMD^2(0)."""
     generator = flows.parametric.AffineGenerator(jnp.array([[1.0, 0.0], [0.3, 0.6]]), jnp.array([0.5, -0.5]))
-    target = flows.targets.GaussianTarget(jnp.array([1.5, 0.5]), jnp.array([[1.2, 0.3], [0.3, 0.5]]))
+    target = flows.targets.Gaussian(jnp.array([1.5, 0.5]), jnp.array([[1.2, 0.3], [0.3, 0.5]]))
     flow = flows.parametric.PKGF(generator, target, flows.kernels.GaussianKernel(SIGMA), reg=1e-3, solve="dense")
     traj = flows.simulate(
         flow, generator, t1=12.0, ts=jnp.linspace(0.0, 12.0, 49),
@@ -170,9 +182,10 @@ def test_population_pkgf_converges_at_rate_at_least_two_alpha():
 
 def test_population_metric_and_gradient_agree_with_many_samples():
     """The sample-based grad F agrees with the exact population gradient within sampling error:
-    the mean error over R replicates is within 4 standard errors (plus the O(1/m) V-statistic bias)."""
+    the mean error over R replicates is within 4 standard errors (plus the O(1/m) V-statistic bias).
+    The target N((1, 0.5), diag(1, 0.3)) is given in factor form, x = m + (z_2, sqrt(0.3) z_1)."""
     generator = flows.parametric.AffineGenerator(jnp.array([[1.0, 0.2], [0.0, 0.7]]), jnp.array([0.4, 0.0]))
-    target = flows.targets.GaussianTarget(jnp.array([1.0, 0.5]), jnp.array([[1.0, 0.0], [0.0, 0.3]]))
+    target = flows.targets.Gaussian(jnp.array([1.0, 0.5]), factor=jnp.array([[0.0, 1.0], [jnp.sqrt(0.3), 0.0]]))
     kernel = flows.kernels.GaussianKernel(SIGMA)
     exact = flat(flows.parametric.ParametricMMDFlow(generator, target, kernel).linearize(generator).gradient)
     n, replicates = 600, 12
@@ -193,8 +206,109 @@ def test_population_metric_and_gradient_agree_with_many_samples():
     assert np.linalg.norm(errors.mean(axis=0)) < 0.1 * np.linalg.norm(exact)  # the comparison is not vacuous
 
 
+def test_population_metric_matches_gauss_hermite_quadrature():
+    """Population mode computes Gamma = -(1/2) d_theta1 d_theta2 MMD^2(mu_theta1, mu_theta2) by autodiff
+    of the closed form, and grad F by autodiff of (1/2) MMD^2. Independently, in NumPy:
+    Gamma = E_{z,z'} J(z)^T grad_x grad_y k(G(z), G(z')) J(z') and grad F = E_z J(z)^T grad f(G(z)),
+    by Gauss-Hermite quadrature over the latents (k = 1) and the rank-1 target's own latent. With 60
+    nodes the quadrature error is below 1e-14 relative (40 nodes already agree to 1e-11), so the two
+    routes agree to 1e-12: the closed-form metric is the pulled-back kernel Hessian."""
+    a, b, sigma = np.array([[0.3], [-0.8]]), np.array([0.5, 0.0]), 1.0
+    direction = np.array([1.0, 0.5]) / np.sqrt(1.25)
+    target_mean, target_factor = np.array([2.0, 1.0]), np.sqrt(2.0) * direction  # a singular target
+    generator = flows.parametric.AffineGenerator(jnp.asarray(a), jnp.asarray(b))
+    target = flows.targets.Gaussian(target_mean, factor=target_factor[:, None])
+    assert not target.has_density
+    flow = flows.parametric.PKGF(generator, target, flows.kernels.GaussianKernel(sigma), reg=1e-3, solve="dense")
+    params = flow.check_state(generator)
+    gamma, gradient = np.asarray(flow.dense_metric(0.0, params, None)), flat(flow.linearize(params).gradient)
+
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / np.sqrt(2 * np.pi)  # E over N(0, 1)
+    x = nodes[:, None] * a[:, 0] + b
+    y = target_mean + nodes[:, None] * target_factor
+    jac = np.stack([np.hstack([z * np.eye(2), np.eye(2)]) for z in nodes])  # d x / d (A, b), (n, d, p)
+    diff = x[:, None] - x[None]
+    kern = np.exp(-np.sum(diff**2, -1) / (2 * sigma**2))
+    mixed = kern[..., None, None] * (np.eye(2) / sigma**2 - np.einsum("pqi,pqj->pqij", diff, diff) / sigma**4)
+    gamma_ref = np.einsum("p,q,pdi,pqde,qej->ij", weights, weights, jac, mixed, jac)
+
+    def grad_x_mean_kernel(sources):  # E_u grad_x k(u, x_p) over the quadrature nodes u
+        d = x[:, None] - sources[None]
+        return np.einsum("q,pq,pqi->pi", weights, np.exp(-np.sum(d**2, -1) / (2 * sigma**2)), -d / sigma**2)
+
+    gradient_ref = np.einsum("p,pdi,pd->i", weights, jac, grad_x_mean_kernel(x) - grad_x_mean_kernel(y))
+    assert np.abs(gamma - gamma_ref).max() < 1e-12 * np.abs(gamma_ref).max()
+    assert np.abs(gradient - gradient_ref).max() < 1e-12 * np.abs(gradient_ref).max()
+
+
+BACKEND_SCRIPT = textwrap.dedent(
+    """
+    import jax, jax.numpy as jnp, numpy as np
+    jax.config.update("jax_enable_x64", True)
+    from jax.flatten_util import ravel_pytree
+    import flows
+    from flows.kernels import backends
+    assert jax.device_count() == 4, jax.devices()
+    keys = jax.random.split(jax.random.PRNGKey(0), 4)
+    generator = flows.parametric.AffineGenerator(jax.random.normal(keys[0], (3, 2)), 0.3 * jax.random.normal(keys[1], (3,)))
+    target = jax.random.normal(keys[2], (20, 3)) + 1.0
+    latents = jax.random.normal(keys[3], (12, 2))  # 12 and 20 rows: 4 devices split every sum
+    kernel = flows.kernels.GaussianKernel(1.5)
+    cg = dict(cg_rtol=1e-13, cg_atol=1e-15)
+    makers = {
+        "mmd": lambda b: flows.parametric.ParametricMMDFlow(generator, target, kernel, latents=latents, backend=b),
+        **{f"pkgf {solve} {penalty}": (lambda b, solve=solve, penalty=penalty: flows.parametric.PKGF(
+            generator, target, kernel, reg=0.05, solve=solve, penalty=penalty, latents=latents, backend=b, **cg))
+           for solve in ("cg", "dense") for penalty in ("parameter", "x")},
+        "pkgf pushthrough": lambda b: flows.parametric.PKGF(generator, target, kernel, reg=0.05, solve="pushthrough",
+                                                            latents=latents, backend=b),
+    }
+    flat = lambda tree: np.asarray(ravel_pytree(tree)[0])
+    evaluate = lambda flow, params: (flat(flow.drift(0.0, params, None)), float(flow.mmd2(0.0, params, None)),
+                                     float(flow.dissipation(0.0, params, None)))
+    reference = {}
+    for name, make in makers.items():
+        flow = make("auto")
+        reference[name] = evaluate(flow, flow.check_state(generator))
+
+    def refuse(*args):
+        raise AssertionError("a kernel sum bypassed the flow's backend")
+
+    for cls in (backends.AutoSums, backends.DenseSums):  # every sum below must go through the blocked tiles
+        for method in ("kernel_sum", "kernel_grad_sum", "kernel_hessian_sum", "witness_grad"):
+            setattr(cls, method, refuse)
+    jax.clear_caches()  # so that no sum compiled for the reference is reused
+    blocked = flows.kernels.BlockedSums(row_block=7, col_block=5)
+    for label, backend in (("blocked", blocked), ("sharded", flows.kernels.ShardedSums(blocked))):
+        for name, make in makers.items():
+            flow = make(backend)
+            assert flow.objective.backend is backend
+            drift, mmd2, dissipation = evaluate(flow, flow.check_state(generator))
+            drift_ref, mmd2_ref, dissipation_ref = reference[name]
+            error = np.linalg.norm(drift - drift_ref) / np.linalg.norm(drift_ref)
+            assert error < 1e-10, (label, name, error)
+            assert abs(mmd2 - mmd2_ref) < 1e-12 * mmd2_ref and abs(dissipation - dissipation_ref) < 1e-10 * dissipation_ref
+    print("OK")
+    """
+)
+
+
+def test_every_kernel_sum_runs_on_the_flows_backend():
+    """ParametricMMDFlow and PKGF (cg, dense and push-through; parameter and x penalties) on small
+    blocked tiles (7 x 5) and on ShardedSums over 4 CPU devices give the "auto" drift, MMD^2 and
+    dissipation (float64, relative 1e-10: only the summation order differs), and no kernel sum
+    reaches the default dense/auto backend. XLA's device count is fixed before JAX starts, so this
+    runs in a fresh subprocess."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT], check=False, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("OK"), done.stdout + done.stderr
+
+
 def test_x_penalty_variant_is_the_pulled_back_sobolev_critic():
-    """penalty='x': theta_dot = E_z J^T grad u(G(z)) with u the section-4 critic
+    """penalty='x': theta_dot = E_z J^T grad u(G(z)) with u the kernel Sobolev critic (the maximizer of
+    E_nu u - E_q u - (E_q |grad u|^2 + lambda |u|_H^2)/2), in its Woodbury form
     u(z) = (1/lambda)[eta(z) - sum_i beta_i . grad_x k(x_i, z)], (H + m lambda) beta = grad eta(x),
     built here independently and differentiated by autodiff; dense and CG solves agree."""
     generator, target, latents = affine_problem(seed=4, m=10)
@@ -275,10 +389,21 @@ def test_random_feature_critic_objective_is_maximized_by_its_closed_form():
         (lambda g, t, z: flows.parametric.PKGF(g, t, flows.kernels.GaussianKernel(1.0), reg=-1.0, latents=z), "`reg`"),
         (lambda g, t, z: flows.parametric.PKGF(g, t, flows.kernels.GaussianKernel(1.0), latents=z[:, :1]), "generator"),
         (lambda g, t, z: flows.parametric.PKGF(g, t, flows.kernels.GaussianKernel(1.0)), "`latents`"),
-        (lambda g, t, z: flows.parametric.PKGF(g, flows.targets.GaussianTarget(jnp.zeros(3), jnp.eye(3)), flows.kernels.GaussianKernel(1.0),
+        (lambda g, t, z: flows.parametric.PKGF(g, flows.targets.Gaussian(jnp.zeros(3)), flows.kernels.GaussianKernel(1.0),
                                     solve="pushthrough"), "population"),
-        (lambda g, t, z: flows.parametric.ParametricMMDFlow(g, flows.targets.GaussianTarget(jnp.zeros(3), jnp.eye(3)), flows.kernels.IMQKernel()),
+        (lambda g, t, z: flows.parametric.PKGF(g, flows.targets.Gaussian(jnp.zeros(3)), flows.kernels.GaussianKernel(1.0),
+                                    penalty="x"), "population"),
+        (lambda g, t, z: flows.parametric.ParametricMMDFlow(g, flows.targets.Gaussian(jnp.zeros(3)), flows.kernels.IMQKernel()),
          "`kernel`"),
+        (lambda g, t, z: flows.parametric.ParametricMMDFlow(g, flows.targets.Gaussian(jnp.zeros(3)), flows.kernels.GaussianKernel(1.0),
+                                                 backend="blocked"), "`backend`"),
+        (lambda g, t, z: flows.parametric.ParametricMMDFlow(g, flows.targets.Gaussian(jnp.zeros(3)), flows.kernels.GaussianKernel(1.0),
+                                                 latents=z), "`latents`"),
+        (lambda g, t, z: flows.parametric.ParametricMMDFlow(g, t, flows.kernels.GaussianKernel(1.0), latents=z, backend="lu"),
+         "`backend`"),
+        (lambda g, t, z: flows.parametric.ParametricMMDFlow(
+            flows.parametric.MLPGenerator(2, 3, key=jax.random.PRNGKey(0)), flows.targets.Gaussian(jnp.zeros(3)),
+            flows.kernels.GaussianKernel(1.0)), "AffineGenerator"),
         (lambda g, t, z: flows.parametric.ParametricMMDFlow(g, t, flows.kernels.GaussianKernel(1.0), latents=z, fresh_latents=0),
          "`fresh_latents`"),
     ],

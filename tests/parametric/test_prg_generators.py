@@ -1,4 +1,4 @@
-"""PRG generators (MATH.md section 7): the Goldreich generator against an independent NumPy
+"""PRG generators (Chen, Li, Li, Meka, ICLR 2022): the Goldreich generator against an independent NumPy
 reference, its ReLU-network form, the exact enumeration of its seeds, the positive control."""
 
 import itertools
