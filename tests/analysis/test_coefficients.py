@@ -11,7 +11,8 @@ def test_multistart_drift_energy_and_dissipation_against_the_analytic_gradient()
     """F(theta) = (1/2) theta' Q theta + c' theta + sin(theta_0 theta_1) with its gradient written
     by hand (NumPy): drift -grad F(theta_s) per start, energy sum_s F(theta_s), dissipation
     sum_s |grad F(theta_s)|^2, and the per-start `objective` and `gradient_norm` diagnostics.
-    Tolerance 1e-13 relative (rounding): detects a change of any factor by 1e-12 or more."""
+    Tolerance 1e-13 relative (rounding): a relative change of 1e-4 in the drift, the energy or the
+    dissipation fails it."""
     q = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 3.0]])
     c = np.array([0.3, -1.0, 0.5])
 
