@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jax
@@ -49,8 +48,8 @@ def examples(part: int) -> list[Path]:
 
 def run_examples(folder: Path, part: int) -> dict[str, dict]:
     """Run the examples of `part` (quick) with `flows run` into `folder/NAME`; return, by name, the
-    exit status (or the exception that escaped), the tail of stderr, the dtype the config asks for,
-    whether JAX's float64 mode was on during the run and its wall time."""
+    exit status (or the exception that escaped), the tail of stderr, the dtype the config asks for
+    and whether JAX's float64 mode was on during the run."""
     configs = {path.stem: config_module.load(path) for path in examples(part)}
     dtypes = {name: config_module.resolve(c)["dtype"] for name, c in configs.items()}
     results = {}
@@ -58,7 +57,6 @@ def run_examples(folder: Path, part: int) -> dict[str, dict]:
         file = folder / f"{name}.json"  # `load` made data paths absolute, so the JSON runs from anywhere
         file.write_text(json.dumps(quick(configs[name])))
         stderr = io.StringIO()
-        started = time.perf_counter()
         with contextlib.redirect_stderr(stderr):
             try:
                 status = main(["run", str(file), "--out", str(folder / name), "--no-progress"])
@@ -66,7 +64,7 @@ def run_examples(folder: Path, part: int) -> dict[str, dict]:
                 status = f"{type(error).__name__}: {error}"
         results[name] = {
             "status": status, "stderr": stderr.getvalue()[-3000:], "dtype": dtypes[name],
-            "x64": bool(jax.config.jax_enable_x64), "seconds": time.perf_counter() - started,
+            "x64": bool(jax.config.jax_enable_x64),
         }
     return results
 
