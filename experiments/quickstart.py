@@ -5,7 +5,9 @@ discrete gradient descent GAN training would run, with an animation and a conver
     python experiments/quickstart.py --out DIR  # somewhere else (the trajectory file goes to runs/)
 
 Claim checked: the flow (Tsit5, adaptive steps) drives MMD² down by more than 100x, and its
-energy dissipates as dF/dt = -E|grad f|^2 (the identity's relative residual is printed).
+energy dissipates as dF/dt = -E|grad f|^2 (the identity's relative residual is printed). The
+animation shows the flow alone: most particles reach the modes by t = 100, the rest are still
+between them (the share within three standard deviations of a mode is printed).
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def ring_of_gaussians(key: jax.Array, n: int, modes: int = 8, radius: float = 4.
     angles = 2 * jnp.pi * jax.random.randint(k_mode, (n,), 0, modes) / modes
     centres = radius * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
     return centres + std * jax.random.normal(k_noise, (n, 2))
+
+
+def share_near_modes(x: jax.Array, modes: int = 8, radius: float = 4.0, std: float = 0.3) -> float:
+    """The share of the points `x` within three standard deviations of a mode of the ring."""
+    angles = 2 * jnp.pi * jnp.arange(modes) / modes
+    centres = radius * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
+    distance = jnp.min(jnp.linalg.norm(x[:, None, :] - centres[None], axis=2), axis=1)
+    return float(jnp.mean(distance < 3 * std))
 
 
 def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dict:
@@ -58,6 +68,7 @@ def main(out: Path, runs: Path, progress: bool = True, frames: int = 101) -> dic
         "mmd2_end_flow": float(mmd2[-1]),
         "mmd2_end_gd": float(gd.diagnostics["mmd2"][-1]),
         "reduction": float(mmd2[0] / mmd2[-1]),
+        "share_near_modes": share_near_modes(jnp.asarray(ode.final_state)),
         "dissipation_relative_residual": flows.analysis.dissipation_check(ode).relative_residual,
         "solver_steps": ode.stats["num_steps"],
         "wall_time_s": time.perf_counter() - started,
@@ -75,7 +86,8 @@ if __name__ == "__main__":
     print(
         f"MMD² {result['mmd2_start']:.3g} -> {result['mmd2_end_flow']:.3g} by the flow "
         f"({result['reduction']:.0f}x smaller; gradient descent: {result['mmd2_end_gd']:.3g}), "
-        f"{result['solver_steps']} adaptive steps.\n"
+        f"{result['solver_steps']} adaptive steps; at t = 100, {100 * result['share_near_modes']:.0f}% of the "
+        "particles are within three standard deviations of a mode (the GIF shows the rest between them).\n"
         f"Energy dissipation identity dF/dt = -E|grad f|^2: relative residual {result['dissipation_relative_residual']:.1e}.\n"
         f"Wrote {options.out / 'quickstart.gif'}, {options.out / 'quickstart_convergence.png'} and "
         f"{options.runs / 'quickstart_flow.npz'} "

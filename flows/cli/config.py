@@ -80,7 +80,8 @@ except ImportError:  # Python 3.10
 
 from .._checks import check_bool, check_int, check_positive_int
 from .._trees import cast_floats
-from ..core.simulate import simulate
+from ..core.sde import AbstractAdditiveNoiseFlow
+from ..core.simulate import check_solver_fits, simulate, solves_sdes
 from ..core.solvers import AbstractDiscreteSolver
 from ..core.time_grid import DEFAULT_SAVES, check_interval, discrete_save_steps, ode_save_times
 from ..parametric.base import AbstractParametricFlow
@@ -259,6 +260,7 @@ def build(config: Mapping[str, Any]) -> Run:
     ctx = RunContext(key=jax.random.PRNGKey(c["seed"]))
     ctx.target = TARGETS.build(ctx, c["target"], "target")
     ctx.target.samples = np.asarray(ctx.target.samples, dtype=dtype)
+    _check_view(c, ctx.target.samples.shape[1])
     ctx.y0 = _as_dtype(INITIALS.build(ctx, c["initial"], "initial"), dtype)
     ctx.kernel = KERNELS.build(ctx, c["kernel"], "kernel")
     ctx.flow = FLOWS.build(ctx, c["flow"], "flow")
@@ -269,6 +271,7 @@ def build(config: Mapping[str, Any]) -> Run:
     solver = SOLVERS.build(ctx, c["solver"], "solver")
     # a discrete solver in the run's dtype: its step is then known to that precision, as in Python
     solver = {**solver, "solver": cast_floats(solver["solver"], dtype)}
+    _check_pairing(c, ctx, solver)
     diagnostics = dict(ctx.flow.diagnostics())
     for name, table in c["diagnostics"].items():
         diagnostic = DIAGNOSTICS.build(ctx, table, f"diagnostics.{name}")
@@ -279,6 +282,40 @@ def build(config: Mapping[str, Any]) -> Run:
     ts = _save_times(t0, t1, saves, solver)
     kwargs = dict(solver, t0=t0, t1=t1, ts=ts, diagnostics=diagnostics, key=ctx.subkey(2))
     return Run(config=c, context=ctx, simulate_kwargs=kwargs)
+
+
+def _check_view(c: dict, d: int) -> None:
+    """The figures and the animation draw two coordinates of the target's space: d >= 2, and a
+    `projection` of two different coordinates below d."""
+    if d < 2:
+        raise ConfigError(
+            f"`target` is 1-D (samples of shape (n, {d})), and `flows run` draws two coordinates: give a target in "
+            "d >= 2 dimensions (for a Gaussian, `target.mean` as a list, e.g. [2.0, 0.0])."
+        )
+    projection = c["output"]["projection"]
+    if projection != "pca" and not (len(set(projection)) == 2 and all(0 <= i < d for i in projection)):
+        raise ConfigError(
+            f"`output.projection` = {projection!r} is not valid for this {d}-D target: two different coordinates "
+            f"in 0..{d - 1} (e.g. [0, 1]), or \"pca\"."
+        )
+
+
+def _check_pairing(c: dict, ctx: RunContext, solver: dict) -> None:
+    """`simulate`'s checks of the flow, state and solver together (`check_solver_fits`), in the
+    config's words, so a mismatch stops before anything is written."""
+    kind, flow_kind, integrator = c["solver"]["kind"], c["flow"]["kind"], solver["solver"]
+    if isinstance(ctx.flow, AbstractAdditiveNoiseFlow) and not solves_sdes(integrator):
+        raise ConfigError(
+            f"`solver.kind` = {kind!r} cannot integrate `flow.kind` = {flow_kind!r}: {ctx.flow.sde_name} is an SDE. "
+            'Set `solver.kind = "euler"` (Euler-Maruyama) or "heun", with a fixed step `solver.dt0`.'
+        )
+    t0, t1 = float(c["time"]["t0"]), float(c["time"]["t1"])
+    try:
+        check_solver_fits(
+            ctx.flow, ctx.y0, integrator, t0, t1, solver.get("dt0"), solver.get("stepsize_controller"), True
+        )
+    except ValueError as error:
+        raise ConfigError(f"`solver.kind` = {kind!r} does not fit `flow.kind` = {flow_kind!r}: {error}") from None
 
 
 STATE_DIAGNOSTICS = ("velocity_norm", "relative_dissipation_residual")

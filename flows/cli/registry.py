@@ -151,6 +151,19 @@ class Key:
             return False
         return "bool" in str(inspect.signature(self.source).parameters[self.name].annotation)
 
+    def takes_number(self) -> bool:
+        """Whether the key takes only numbers: no converter reads it, and its default is a number
+        (not a bool), or, when it has none, its Python parameter's annotation names `float` or
+        `int` and not `str`."""
+        if self.converter is not None or self.reader is not None:
+            return False
+        if isinstance(self.default, numbers.Real) and not isinstance(self.default, bool):
+            return True
+        if self.default is not REQUIRED or self.source is None:
+            return False
+        annotation = str(inspect.signature(self.source).parameters[self.name].annotation)
+        return ("float" in annotation or "int" in annotation) and "str" not in annotation
+
 
 def _config_only(keys: Mapping[str, Any], reader) -> dict[str, Key]:
     return {name: Key(name, default, reader=reader) for name, default in keys.items()}
@@ -278,8 +291,8 @@ class Entry:
 
 def _check_type(path: str, value: Any, key: Key) -> None:
     """The config type checks a key's Python parameter implies: a bool where its default is one,
-    and no bool where it takes none (booleans are not numbers); any other value is the Python
-    API's to check."""
+    no bool where it takes none (booleans are not numbers), and a number, not a string, where it
+    takes only numbers (`Key.takes_number`); any other value is the Python API's to check."""
     if isinstance(key.default, bool):
         try:
             check_bool(path, value)
@@ -287,6 +300,8 @@ def _check_type(path: str, value: Any, key: Key) -> None:
             raise ConfigError(str(error)) from None
     elif isinstance(value, bool) and not key.takes_bool():
         raise ConfigError(f"`{path}` must not be true or false (booleans are not numbers), got {value!r}.")
+    elif isinstance(value, str) and key.takes_number():
+        raise ConfigError(f"`{path}` must be a number, got the string {value!r}: write it without quotes.")
 
 
 class Registry:

@@ -13,14 +13,22 @@ The output folder holds:
 
 The run is integrated in chunks of `checkpoint.every` saved times whether or not it is ever
 interrupted, so a resumed run gives exactly the arrays of an uninterrupted one (`flows.checkpoint`).
+
+A folder that already holds a run is refused unless `resume` (continue it, or write whatever
+output a finished run is missing, e.g. an animation it was killed while drawing) or `overwrite`
+(delete it and start afresh). Temporary files of a write that was killed are removed at the next
+start, and an animation the config no longer asks for is removed with the run it belonged to.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import jax
+from tqdm.auto import tqdm
 
 from .._io import atomic_path
 from ..core.checkpoint import Checkpoint
@@ -35,6 +43,12 @@ from .registry import ConfigError
 
 CONFIG_FILE = "config.json"
 TRAJECTORY_FILE = "trajectory.npz"
+CHECKPOINTS = "checkpoints"
+ANIMATION_STEM = "animation"
+TABLES = ("metrics.csv", "metrics.json")
+FIGURES = ("diagnostics.png", "final_state.png")
+_STEMS = ("config", "trajectory", "metrics", "diagnostics", "final_state", ANIMATION_STEM)
+"""The stems of the files a run writes (their temporary files are `.STEM.*.tmp*`, `flows._io`)."""
 
 
 def write_config(config: dict, path: Path) -> None:
@@ -42,41 +56,121 @@ def write_config(config: dict, path: Path) -> None:
         tmp.write_text(json.dumps(config, indent=2) + "\n")
 
 
-def execute(run: config_module.Run, out: Path, *, resume: bool = False, progress: bool = True) -> Trajectory:
-    """Simulate a built run with checkpoints in `out/checkpoints` and write every output to `out`."""
+def check_output_folder(out: Path, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Raise `ConfigError` unless `out` can take this run: a folder (or a path one can be made
+    at) that can be written, holding no run unless `resume` or `overwrite` says what to do with it.
+    Writes nothing."""
     out = Path(out)
-    fprint = config_module.fingerprint(run.config)
-    if resume and (out / CONFIG_FILE).is_file():
-        previous = json.loads((out / CONFIG_FILE).read_text())
-        if config_module.fingerprint(previous) != fprint:
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other: continue the run in the folder, or replace it.")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"`--out` {str(out)!r} is a file, not a folder: give a folder (it is created if missing).")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"`--out` {str(out)!r} cannot be created: {str(existing)!r} is a file, not a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"`--out` {str(out)!r} is not writable ({error.strerror}: {str(existing)!r}); "
+            "give a folder you can write to."
+        ) from None
+    if (out / CONFIG_FILE).is_file() and not (resume or overwrite):
+        if (out / TRAJECTORY_FILE).is_file():
             raise ConfigError(
-                f"--resume: the config differs from the one the run in {str(out)!r} started with "
-                f"({out / CONFIG_FILE}); resume with that config, or run without --resume to start afresh."
+                f"`--out` {str(out)!r} holds a finished run: pass --resume to write any output it is missing, "
+                "--overwrite to replace it, or give another --out."
             )
-    if resume and (out / CONFIG_FILE).is_file() and (out / TRAJECTORY_FILE).is_file():
-        return Trajectory.load(out / TRAJECTORY_FILE)  # the run had finished: nothing to resume
-    if not resume:
-        (out / TRAJECTORY_FILE).unlink(missing_ok=True)  # a finished trajectory means "this config, finished"
-    write_config(run.config, out / CONFIG_FILE)
-    checkpoint = Checkpoint(out / "checkpoints", every=run.config["checkpoint"]["every"], resume=resume, tag=fprint)
-    trajectory = simulate(run.flow, run.y0, progress=progress, checkpoint=checkpoint, **run.simulate_kwargs)
-    trajectory.metadata["name"] = run.config["name"]
-    trajectory.save(out / TRAJECTORY_FILE)
-    write_outputs(run, trajectory, out)
+        raise ConfigError(
+            f"`--out` {str(out)!r} holds an unfinished run: pass --resume to continue it from its checkpoints, "
+            "--overwrite to start afresh, or give another --out."
+        )
+
+
+def _clear_temporary(out: Path) -> None:
+    """Remove the temporary files of writes that were killed (`.STEM.XXXX.tmp.SUFFIX`)."""
+    for stem in _STEMS:
+        for stale in out.glob(f".{stem}.*.tmp*"):
+            stale.unlink()
+
+
+def _remove_run(out: Path) -> None:
+    """Delete what a run writes in `out` (nothing else there is touched)."""
+    for name in (CONFIG_FILE, TRAJECTORY_FILE, *TABLES, *FIGURES):
+        (out / name).unlink(missing_ok=True)
+    for animation in out.glob(f"{ANIMATION_STEM}.*"):
+        animation.unlink()
+    if (out / CHECKPOINTS).is_dir():
+        shutil.rmtree(out / CHECKPOINTS)
+
+
+def execute(
+    run: config_module.Run, out: Path, *, resume: bool = False, overwrite: bool = False, progress: bool = True
+) -> Trajectory:
+    """Simulate a built run with checkpoints in `out/checkpoints` and write every output to `out`.
+
+    `resume`: continue the run in `out` from its checkpoints, or, if it finished, write only the
+    outputs it is missing (all of them if `output` changed). `overwrite`: replace the run in
+    `out`. Without either, a folder holding a run is refused (`check_output_folder`)."""
+    out = Path(out)
+    check_output_folder(out, resume=resume, overwrite=overwrite)
+    fprint = config_module.fingerprint(run.config)
+    previous = json.loads((out / CONFIG_FILE).read_text()) if resume and (out / CONFIG_FILE).is_file() else None
+    if previous is not None and config_module.fingerprint(previous) != fprint:
+        raise ConfigError(
+            f"--resume: the config differs from the one the run in {str(out)!r} started with "
+            f"({out / CONFIG_FILE}); resume with that config, or pass --overwrite to start afresh."
+        )
+    if out.is_dir():
+        _clear_temporary(out)
+    if not resume and out.is_dir():
+        _remove_run(out)
+    finished = previous is not None and (out / TRAJECTORY_FILE).is_file()
+    if previous != json.loads(json.dumps(run.config)):  # (a resumed run's file is already this config)
+        write_config(run.config, out / CONFIG_FILE)
+    if finished:
+        trajectory = Trajectory.load(out / TRAJECTORY_FILE, like=None if hasattr(run.y0, "shape") else run.y0)
+    else:
+        checkpoint = Checkpoint(out / CHECKPOINTS, every=run.config["checkpoint"]["every"], resume=resume, tag=fprint)
+        label = run.config["solver"]["kind"] if progress else False
+        trajectory = simulate(run.flow, run.y0, progress=label, checkpoint=checkpoint, **run.simulate_kwargs)
+        trajectory.metadata["name"] = run.config["name"]
+        trajectory.save(out / TRAJECTORY_FILE)
+    only_missing = finished and previous.get("output") == run.config["output"]
+    write_outputs(run, trajectory, out, only_missing=only_missing, progress=progress)
     return trajectory
 
 
-def write_outputs(run: config_module.Run, trajectory: Trajectory, out: Path) -> None:
-    """Tables, figures and (if the config asks) the animation of a finished run."""
-    write_csv(trajectory, out / "metrics.csv")
-    write_json(trajectory, out / "metrics.json")
-    plot_diagnostics(trajectory, out / "diagnostics.png")
+def write_outputs(
+    run: config_module.Run, trajectory: Trajectory, out: Path, *, only_missing: bool = False, progress: bool = False
+) -> None:
+    """Tables, figures and (if the config asks) the animation of a finished run; an animation
+    the config does not ask for is removed. `only_missing`: keep the files already written."""
     options = run.config["output"]
+    animation = out / f"{ANIMATION_STEM}.{options['animation']}" if options["animation"] else None
+    for stale in out.glob(f"{ANIMATION_STEM}.*"):
+        if stale != animation:
+            stale.unlink()
     target = run.context.target_samples
     projection, dims = _view(options, target.shape[1])
-    plot_final_state(particle_view(run, trajectory), out / "final_state.png", target=target, projection=projection, dims=dims)
-    if options["animation"]:
-        animate(run, trajectory, out / f"animation.{options['animation']}")
+    writers = {
+        "metrics.csv": lambda path: write_csv(trajectory, path),
+        "metrics.json": lambda path: write_json(trajectory, path),
+        "diagnostics.png": lambda path: plot_diagnostics(trajectory, path),
+        "final_state.png": lambda path: plot_final_state(
+            particle_view(run, trajectory), path, target=target, projection=projection, dims=dims
+        ),
+    }
+    if animation is not None:
+        writers[animation.name] = lambda path: animate(run, trajectory, path, progress=progress)
+    todo = [name for name in writers if not (only_missing and (out / name).is_file())]
+    with tqdm(todo, desc="outputs", unit="file", disable=not progress) as bar:
+        for name in bar:
+            bar.set_postfix_str(name)
+            writers[name](out / name)
 
 
 def _view(options: dict, d: int) -> tuple[str | None, tuple[int, int]]:
@@ -94,8 +188,9 @@ def particle_view(run: config_module.Run, trajectory: Trajectory) -> Trajectory:
     return run.flow.sample_trajectory(trajectory, config_module.display_latents(run.context))
 
 
-def animate(run: config_module.Run, trajectory: Trajectory, path: Path, **overrides) -> Path:
-    """The animation `output` describes (keys of `overrides` replace its options)."""
+def animate(run: config_module.Run, trajectory: Trajectory, path: Path, *, progress: bool = False, **overrides) -> Path:
+    """The animation `output` describes (keys of `overrides` replace its options); `progress`:
+    a bar over the frames."""
     options = {**run.config["output"], **{k: v for k, v in overrides.items() if v is not None}}
     flow = run.flow
     parametric = isinstance(flow, AbstractParametricFlow)  # drawn as generated samples, without arrows
@@ -115,6 +210,7 @@ def animate(run: config_module.Run, trajectory: Trajectory, path: Path, **overri
         flow=flow,
         witness=bool(options["witness"]) and hasattr(flow, "kernel") and isinstance(getattr(flow, "target", None), jax.Array),
         arrows=bool(options["arrows"]) and not parametric,
+        progress=progress,
     )
 
 

@@ -11,7 +11,9 @@ key is `fold_in(key, iteration)`, so it needs no carrying).
 
 A run that is killed loses at most the chunk in progress. `Checkpoint(..., resume=True)` reads
 the chunks on disk, checks that they belong to the same run (a fingerprint of the flow's,
-solver's, state's and times' arrays), and continues from the last one. Because an uninterrupted
+solver's, state's and times' arrays), and continues from the last one. A chunk file that cannot
+be read back (cut short or damaged on disk) is not fatal: it and the chunks after it are deleted,
+with a warning, and recomputed. Because an uninterrupted
 checkpointed run stops and restarts the solver at the same chunk boundaries, and the carried
 state is passed through the same conversion either way, the resumed run's arrays are identical
 to an uninterrupted run's, bit for bit. (A run with `checkpoint=None` is a single chunk; its
@@ -28,6 +30,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,6 +42,7 @@ import numpy as np
 from jaxtyping import PyTree
 
 from .._io import atomic_path
+from .trajectory import CorruptFileError, read_archive
 
 _FORMAT = "flows.Checkpoint/1"
 _PATTERN = "chunk_{:05d}.npz"
@@ -115,25 +119,42 @@ def _write_chunk(checkpoint: Checkpoint, index: int, fprint: str, ys, diags, sta
 
 
 def _read_chunks(checkpoint: Checkpoint, fprint: str, ys_like, carry_like):
-    """The chunks on disk as `[(ys, diags, stats)]` and the carry after the last one."""
+    """The chunks on disk as `[(ys, diags, stats)]` and the carry after the last one.
+
+    A chunk file that cannot be read (truncated or corrupt on disk) is deleted with every later
+    one, with a warning: the run resumes from the chunk before it and recomputes the rest. A
+    readable file that is not the next chunk of this run is refused."""
     pieces, carry = [], None
     ys_def = jax.tree_util.tree_structure(ys_like)
     carry_def = jax.tree_util.tree_structure(carry_like)
-    for expected, file in enumerate(checkpoint.chunk_files()):
-        with np.load(file, allow_pickle=False) as data:
-            meta = json.loads(data["__meta__"].tobytes().decode())
-            if meta.get("format") != _FORMAT or meta.get("index") != expected:
-                raise ValueError(f"`checkpoint` folder holds {file.name}, which is not chunk {expected} of a flows run.")
-            if meta["fingerprint"] != fprint:
-                raise ValueError(
-                    f"`checkpoint` folder {str(checkpoint.folder)!r} holds chunks of a different run "
-                    "(its flow, solver, initial state or times differ); resume only the run that wrote them, "
-                    "or pass resume=False to start afresh."
-                )
-            ys = jax.tree_util.tree_unflatten(ys_def, [data[f"ys/{i}"] for i in range(ys_def.num_leaves)])
-            diags = {name: data[f"diagnostics/{name}"] for name in meta["diagnostics"]}
-            carry = jax.tree_util.tree_unflatten(carry_def, [data[f"carry/{i}"] for i in range(carry_def.num_leaves)])
-            pieces.append((ys, diags, meta["stats"]))
+    files = checkpoint.chunk_files()
+    for expected, file in enumerate(files):
+        try:
+            with read_archive(file, "`checkpoint` chunk", "a flows checkpoint chunk") as (data, meta):
+                if meta.get("format") != _FORMAT or meta.get("index") != expected:
+                    raise ValueError(
+                        f"`checkpoint` folder {str(checkpoint.folder)!r} holds {file.name}, which is not chunk "
+                        f"{expected} of a flows run; remove it, or pass resume=False to start afresh."
+                    )
+                if meta["fingerprint"] != fprint:
+                    raise ValueError(
+                        f"`checkpoint` folder {str(checkpoint.folder)!r} holds chunks of a different run "
+                        "(its flow, solver, initial state or times differ); resume only the run that wrote them, "
+                        "or pass resume=False to start afresh."
+                    )
+                ys = jax.tree_util.tree_unflatten(ys_def, [data[f"ys/{i}"] for i in range(ys_def.num_leaves)])
+                diags = {name: data[f"diagnostics/{name}"] for name in meta["diagnostics"]}
+                carry_leaves = [data[f"carry/{i}"] for i in range(carry_def.num_leaves)]
+                last = jax.tree_util.tree_unflatten(carry_def, carry_leaves)
+                stats = meta["stats"]
+        except CorruptFileError as error:
+            warnings.warn(f"{error} Recomputing chunk {expected} and the chunks after it.", RuntimeWarning,
+                          stacklevel=2)
+            for later in files[expected:]:
+                later.unlink()
+            break
+        pieces.append((ys, diags, stats))
+        carry = last
     return pieces, carry
 
 

@@ -40,6 +40,7 @@ from .discrete_engine import DiscreteProblem, run_discrete
 from .flow import AbstractFlow, Diagnostic
 from .ode_engine import ODEProblem, run_ode
 from .progress import progress_bar
+from .sde import AbstractAdditiveNoiseFlow
 from .solver_cost import drift_evaluations
 from .solvers import AbstractDiscreteSolver, GradientDescent
 from .time_grid import check_interval, discrete_save_steps, ode_save_times
@@ -63,6 +64,58 @@ def _resolve_solver(solver):
     )
 
 
+def solves_sdes(solver) -> bool:
+    """Whether `solver` is a diffrax solver that converges to an SDE's solution (Itô or
+    Stratonovich: the same for the additive noise of `AbstractAdditiveNoiseFlow`)."""
+    return isinstance(solver, (diffrax.AbstractItoSolver, diffrax.AbstractStratonovichSolver))
+
+
+def check_solver_fits(flow: AbstractFlow, y0: PyTree, solver, t0: float, t1: float, dt0, stepsize_controller,
+                      progress) -> None:
+    """The pairings of flow, state, solver, step and controller that diffrax or the compiled loop
+    would refuse deep inside, with messages that do not say what to pass; each `ValueError` names
+    the argument and what to set (the command line words the same rules in its keys).
+
+    - an SDE flow (`AbstractAdditiveNoiseFlow`) needs a diffrax solver that converges to an SDE's
+      solution (`solves_sdes`: `Euler`, `Heun`, `ShARK`, ...), not an ODE-only one (`Tsit5`) or
+      a discrete scheme;
+    - a diffrax solver without an error estimate (`Euler`) takes a fixed step: `dt0` is required,
+      and an adaptive `stepsize_controller` is refused;
+    - the discrete engine updates the state in place, so its leaves must be floating point;
+    - `progress` is a bool or a non-empty label.
+    """
+    if not (isinstance(progress, bool) or (isinstance(progress, str) and progress)):
+        raise ValueError(f"`progress` must be True, False or the bar's label (a non-empty string), got {progress!r}.")
+    name = type(solver).__name__
+    if isinstance(flow, AbstractAdditiveNoiseFlow) and not solves_sdes(solver):
+        ode_only = isinstance(solver, diffrax.AbstractSolver)
+        what = f"diffrax.{name} solves ODEs only" if ode_only else f"{name} is discrete"
+        raise ValueError(
+            f"`solver`: {flow.sde_name} is an SDE and {what}; pass a diffrax SDE solver with a fixed step, "
+            f"e.g. solver=diffrax.Euler(), {flow.euler_hint}"
+        )
+    if isinstance(solver, AbstractDiscreteSolver):
+        for leaf in jax.tree_util.tree_leaves(y0):
+            if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+                raise ValueError(
+                    f"`y0` must be floating point for {name}, which updates it in place (y + step * v), got "
+                    f"{jnp.result_type(leaf)}: pass y0.astype(jnp.float32) (or float64)."
+                )
+        return
+    if isinstance(solver, diffrax.AbstractAdaptiveSolver):
+        return
+    if dt0 is None:
+        raise ValueError(
+            f"`dt0` is required: diffrax.{name} has no error estimate, so it takes a fixed step; pass dt0=... "
+            f"(e.g. dt0={(t1 - t0) / 100:g}: 100 steps), or an adaptive solver such as diffrax.Tsit5()."
+        )
+    if stepsize_controller is not None and not isinstance(stepsize_controller, diffrax.ConstantStepSize):
+        raise ValueError(
+            f"`stepsize_controller`: diffrax.{name} has no error estimate to adapt its step with; leave "
+            f"stepsize_controller out (a constant step dt0), or use an adaptive solver such as diffrax.Tsit5()."
+        )
+
+
 def _nonfinite_saves(ys: PyTree) -> np.ndarray:
     """Boolean per saved time: does the state hold a NaN or inf?"""
     flags = [~np.isfinite(np.asarray(leaf)).reshape(leaf.shape[0], -1).all(axis=1) for leaf in jax.tree_util.tree_leaves(ys)]
@@ -83,7 +136,7 @@ def simulate(
     args: PyTree = None,
     key: jax.Array | None = None,
     max_steps: int = 100_000,
-    progress: bool = False,
+    progress: bool | str = False,
     checkpoint: Checkpoint | None = None,
 ) -> Trajectory:
     """Simulate `flow` from `y0` over [t0, t1] and return the `Trajectory` saved at `ts`.
@@ -104,7 +157,8 @@ def simulate(
     - `args`: passed to the flow's drift and to every diagnostic.
     - `key`: a `jax.random` key, for flows with noise (SDEs, noise injection, fresh latents).
     - `max_steps`: the most solver steps a diffrax solve may take.
-    - `progress`: show a progress bar.
+    - `progress`: show a progress bar; a string is the bar's label (default label: the solver's
+      class name).
     - `checkpoint`: `flows.Checkpoint(folder, every=K, resume=...)` to integrate in chunks of K
       saved times, write each chunk to disk atomically, and resume a killed run exactly (see
       `flows.checkpoint`); `max_steps` then applies to each chunk.
@@ -115,16 +169,19 @@ def simulate(
     if not isinstance(flow, AbstractFlow):
         raise ValueError(f"`flow` must be a flows flow (e.g. flows.MMDFlow), got {type(flow).__name__}.")
     t0, t1 = check_interval(t0, t1)
+    y0, solver = flow.check_state(y0), _resolve_solver(solver)
+    check_solver_fits(flow, y0, solver, t0, t1, dt0, stepsize_controller, progress)
     run = _Run(
         flow=flow,
-        y0=flow.check_state(y0),
-        solver=_resolve_solver(solver),
+        y0=y0,
+        solver=solver,
         t0=t0,
         t1=t1,
         diagnostics=dict(flow.diagnostics() if diagnostics is None else diagnostics),
         args=args,
         key=key,
-        progress=progress,
+        progress=bool(progress),
+        label=progress if isinstance(progress, str) else type(solver).__name__,
         checkpoint=checkpoint,
     )
     started = time.perf_counter()
@@ -149,6 +206,7 @@ class _Run:
     args: PyTree
     key: jax.Array | None
     progress: bool
+    label: str
     checkpoint: Checkpoint | None
 
     def as_time(self, value) -> jax.Array:
@@ -254,7 +312,7 @@ def _ode_trajectory(run: _Run, plan: _ODEPlan) -> Trajectory:
         "ode", run.flow, run.solver, plan.controller, run.y0, run.args, run.key, plan.ts, plan.dt0, plan.max_steps
     )
     shapes = None if run.checkpoint is None else _chunk_shapes(solve, run.checkpoint.every, n_saves)
-    with _chunk_bar(run.progress and run.checkpoint is not None, n_saves, type(run.solver).__name__) as bar:
+    with _chunk_bar(run.progress and run.checkpoint is not None, n_saves, run.label) as bar:
         on_chunk = None if bar is None else (lambda hi: bar.update(hi - bar.n))
         chunked = run_in_chunks(chunk, n_saves, run.checkpoint, fprint, shapes, on_chunk)
     _raise_if_ode_failed(chunked, run, plan)
@@ -320,7 +378,7 @@ def _discrete_trajectory(run: _Run, plan: _DiscretePlan) -> Trajectory:
     fprint = run.fingerprint("discrete", run.flow, run.solver, run.y0, run.args, run.key, plan.save_steps)
     shapes = None if run.checkpoint is None else _chunk_shapes(iterate, run.checkpoint.every, n_saves)
     total = int(plan.save_steps[-1])
-    with progress_bar(total, type(run.solver).__name__) if run.progress else contextlib.nullcontext():
+    with progress_bar(total, run.label) if run.progress else contextlib.nullcontext():
         chunked = run_in_chunks(chunk, n_saves, run.checkpoint, fprint, shapes)
     step = float(run.solver.step)
     if chunked.failure is not None:

@@ -8,14 +8,20 @@ made on the NumPy side.
 File format: one `.npz` archive holding every array plus a JSON document with the metadata
 (statistics, result, the state's tree paths). It is written atomically: to a temporary file in
 the same folder, flushed to disk, then renamed over the target, so a crash never leaves a
-half-written file under the real name.
+half-written file under the real name. A file that is not such an archive (another program's
+`.npz`, a `.npy`, a file cut short by a failing disk) is refused with a `CorruptFileError` naming
+it (`read_archive`, which checkpoint chunks share).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,47 @@ from jaxtyping import PyTree
 from .._io import atomic_path
 
 _FORMAT = "flows.Trajectory/1"
+
+
+class CorruptFileError(ValueError):
+    """A file meant to be a flows archive (a trajectory, a checkpoint chunk) cannot be read as one:
+    not an `.npz` archive, no metadata record, or truncated or corrupt."""
+
+
+@contextlib.contextmanager
+def read_archive(path: Path, name: str, what: str) -> Iterator[tuple[np.lib.npyio.NpzFile, dict]]:
+    """Open the `.npz` archive at `path`, written with a JSON `__meta__` record; yield `(data, meta)`.
+
+    Anything that keeps it from being read, on opening or while members are read inside the
+    block, raises `CorruptFileError` naming the argument `name` and `path` and saying it is not
+    `what`; a missing file raises `FileNotFoundError`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} {str(path)!r} does not exist.")
+
+    def refuse(reason: str) -> CorruptFileError:
+        return CorruptFileError(f"{name} {str(path)!r} is not {what}: {reason}.")
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise refuse(f"it is not an .npz archive, or it is truncated ({type(error).__name__}: {error})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise refuse("it holds a single array (.npy), not an archive")
+    with data:
+        try:
+            meta = json.loads(data["__meta__"].tobytes().decode())
+        except KeyError:
+            raise refuse("it has no `__meta__` record") from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise refuse(f"its `__meta__` record cannot be read ({type(error).__name__}: {error})") from None
+        if not isinstance(meta, dict):
+            raise refuse("its `__meta__` record is not a JSON object")
+        try:
+            yield data, meta
+        except (KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise refuse(f"it is truncated or corrupt ({type(error).__name__}: {error})") from None
 
 
 def _as_numpy(tree: PyTree) -> PyTree:
@@ -104,10 +151,13 @@ class Trajectory:
           same structure (e.g. the initial state): the saved leaves are put back into it.
           Without it such a state comes back as a dict from tree path to array.
         """
-        with np.load(Path(path), allow_pickle=False) as data:
-            meta = json.loads(data["__meta__"].tobytes().decode())
+        path = Path(path)
+        with read_archive(path, "`path`", "a flows trajectory file (written by Trajectory.save)") as (data, meta):
             if meta.get("format") != _FORMAT:
-                raise ValueError(f"`path` is not a flows trajectory file (format {meta.get('format')!r}).")
+                raise ValueError(
+                    f"`path` {str(path)!r} is not a flows trajectory file (format {meta.get('format')!r}, "
+                    f"expected {_FORMAT!r})."
+                )
             if meta["ys_paths"] is None:
                 ys = data["ys"]
             else:

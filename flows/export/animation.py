@@ -35,6 +35,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from tqdm.auto import tqdm
 
 from ..core.trajectory import Trajectory
 from ..discrepancies.mmd import witness_unchecked
@@ -97,23 +98,25 @@ class _FrameData:
 
 
 def _frame_data(trajectory, indices, draw_samples, view: Projection, plane: _Plane, flow, witness: bool, arrows: bool,
-                args) -> _FrameData:
+                args, tick: Callable[[], None]) -> _FrameData:
     """Every frame's data, before any drawing. Heat maps: one compiled `_witness_on_plane` call per
     frame, not one batched call: a batch would hold every frame's grid² x N kernel values at once
     (or stack all frames' particles first) and recompile for each frame count, while per frame the
     program is compiled once per shape and its call costs little next to rendering the frame. The
-    per-frame results (grid² numbers each) are kept for the drawing loop."""
+    per-frame results (grid² numbers each) are kept for the drawing loop. `tick()` after each
+    frame's heat map and arrows (when there are any)."""
     times = np.asarray(trajectory.ts)[indices]
     points = [draw_samples(trajectory.state(int(i))) for i in indices]
-    heat = velocities = None
-    if witness:
-        heat = []
-        for cloud in points:
-            y = jnp.asarray(cloud)
+    heat = [] if witness else None
+    velocities = [] if arrows else None
+    for t, cloud in zip(times, points):
+        y = jnp.asarray(cloud)
+        if witness:
             heat.append(np.asarray(_witness_on_plane(flow, jnp.asarray(plane.points, y.dtype), y)).reshape(plane.gx.shape))
-    if arrows:
-        velocities = [np.asarray(_velocity(flow, jnp.asarray(t), jnp.asarray(cloud), args)) @ view.basis
-                      for t, cloud in zip(times, points)]
+        if arrows:
+            velocities.append(np.asarray(_velocity(flow, jnp.asarray(t), y, args)) @ view.basis)
+        if witness or arrows:
+            tick()
     return _FrameData(times, [view(cloud) for cloud in points], heat, velocities)
 
 
@@ -207,6 +210,7 @@ def animate_particles(
     target_log_density: Callable | None = None,
     args=None,
     grid: int = 60,
+    progress: bool = False,
 ) -> Path:
     """Write an animation of a trajectory to `path` (`.gif` or `.mp4`); return the path.
 
@@ -224,6 +228,7 @@ def animate_particles(
     - `samples`: a function state -> (n, d) samples, for states that are not particle clouds.
     - `target_log_density`: a function (n, d) -> (n,) log-density, drawn as contours.
     - `args`: passed to the flow's drift; `grid`: heat-map resolution per axis.
+    - `progress`: a progress bar over the frames (their heat maps and arrows, then their drawing).
 
     The shown frames' samples, heat maps (grid² values each) and arrows are computed before
     drawing and held until the file is written.
@@ -242,12 +247,15 @@ def animate_particles(
     # axis limits from the target, the first and the last frame
     extent = [view(first), view(draw_samples(trajectory.state(int(indices[-1]))))] + ([view(tgt)] if tgt is not None else [])
     plane = _Plane.on(view, *view_limits(extent), grid)
-    data = _frame_data(trajectory, indices, draw_samples, view, plane, flow, witness, arrows, args)
-    artists = _layout(trajectory, view(first), view, plane, target=tgt, diagnostic=diagnostic, witness=witness,
-                      arrows=arrows, samples=samples, target_log_density=target_log_density, figsize=figsize, dpi=dpi,
-                      title=title)
-    with video_frames(path, fps, artists.canvas) as add_frame:
-        for f, i in enumerate(indices):
-            artists.show(data, f, int(i))
-            add_frame()
+    total = len(indices) * (2 if witness or arrows else 1)
+    with tqdm(total=total, desc=path.name, unit="frame", disable=not progress) as bar:
+        data = _frame_data(trajectory, indices, draw_samples, view, plane, flow, witness, arrows, args, bar.update)
+        artists = _layout(trajectory, view(first), view, plane, target=tgt, diagnostic=diagnostic, witness=witness,
+                          arrows=arrows, samples=samples, target_log_density=target_log_density, figsize=figsize,
+                          dpi=dpi, title=title)
+        with video_frames(path, fps, artists.canvas) as add_frame:
+            for f, i in enumerate(indices):
+                artists.show(data, f, int(i))
+                add_frame()
+                bar.update()
     return path

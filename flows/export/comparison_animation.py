@@ -15,7 +15,8 @@ over the target's histogram in grey) instead of point clouds.
 
 The work is split in four: the arguments are checked (`_check_runs`), the panels' kind is chosen
 (`_ScatterPanels` for d >= 2, `_HistogramPanels` for d = 1: each computes its axis limits, draws
-its panels and updates one panel per frame), the figure is laid out (`_layout`, with the curves
+its panels with their ticks and updates one panel per frame; the first panel's legend names the
+grey target), the figure is laid out (`_layout`, with the curves
 of `_CurvePanel`), and the frames are drawn.
 """
 
@@ -33,6 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..core.trajectory import Trajectory
+from .plots import curve_style
 from .projection import Projection, view_for
 from .video_frames import check_video_path, frame_indices, video_frames, view_limits
 
@@ -156,11 +158,16 @@ class _ScatterPanels:
 
     def draw(self, ax: Axes, k: int, colour: str) -> Artist:
         if self.target is not None:
-            ax.scatter(*self.view(self.target).T, s=5, c="0.55", alpha=0.35)
+            ax.scatter(*self.view(self.target).T, s=5, c="0.55", alpha=0.35, label="target")
         cloud = ax.scatter(*self.view(self.runs.firsts[k]).T, s=5, c=colour)
-        ax.set(xlim=self.xlim, ylim=self.ylim, xticks=[], yticks=[])
+        ax.set(xlim=self.xlim, ylim=self.ylim)
         ax.set_aspect("equal", adjustable="box")
+        ax.tick_params(labelsize=7)
         return cloud
+
+    @property
+    def has_target(self) -> bool:
+        return self.target is not None
 
     def update(self, cloud: Artist, k: int, frame: int) -> None:
         cloud.set_offsets(self.view(self.runs.cloud(k, self.shown[frame, k])))
@@ -190,11 +197,15 @@ class _HistogramPanels:
 
     def draw(self, ax: Axes, k: int, colour: str) -> Artist:
         if self.target_height is not None:
-            ax.stairs(self.target_height, self.edges, fill=True, color="0.8")
+            ax.stairs(self.target_height, self.edges, fill=True, color="0.8", label="target")
         bars = ax.stairs(self.heights[k][0], self.edges, color=colour, lw=1.4)
         ax.set(xlim=self.xlim, ylim=self.ylim, yticks=[])
         ax.tick_params(labelsize=7)
         return bars
+
+    @property
+    def has_target(self) -> bool:
+        return self.target_height is not None
 
     def update(self, bars: Artist, k: int, frame: int) -> None:
         bars.set_data(self.heights[k][frame])
@@ -212,8 +223,9 @@ class _CurvePanel:
         curves = [np.asarray(run.diagnostics[diagnostic], float) for run in runs.trajectories]
         xs = [np.asarray(run.ts, float) if clock == "time" else np.arange(len(run), dtype=float) for run in runs.trajectories]
         markers = []
-        for name, x, values, colour in zip(runs.names, xs, curves, colours):
-            ax.plot(x, values, c=colour, lw=1.2, label=name)
+        for k, (name, x, values, colour) in enumerate(zip(runs.names, xs, curves, colours)):
+            linestyle = curve_style(k, len(runs.names), len(x))["linestyle"]  # curves on top of each other stay apart
+            ax.plot(x, values, c=colour, lw=1.2, ls=linestyle, label=name)
             markers.append((ax.plot([x[0]], [values[0]], "o", c=colour, ms=4)[0], x, values))
         finite = np.concatenate([v[np.isfinite(v)] for v in curves])
         if finite.size and np.all(finite > 0):
@@ -248,6 +260,8 @@ def _layout(runs: _Runs, panels, diagnostic: str | None, clock: str, panel_size:
     for k, (ax, name, colour) in enumerate(zip(axes, runs.names, colours)):
         clouds.append(panels.draw(ax, k, colour))
         headings.append(ax.set_title(name, fontsize=9, color=colour))
+    if panels.has_target:  # what the grey is, once, on the first panel
+        axes[0].legend(loc="upper right", fontsize=7, markerscale=2)
     curves = None if diagnostic is None else _CurvePanel.draw(axes[-1], runs, colours, diagnostic, clock)
     if title:
         figure.suptitle(title, fontsize=10)

@@ -19,6 +19,25 @@ from .._io import atomic_path
 from ..core.trajectory import Trajectory
 from .projection import view_for
 
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
+_MARKS_PER_CURVE = 8
+
+
+def curve_style(k: int, runs: int, points: int) -> dict:
+    """Line style and markers of the `k`-th of `runs` curves of `points` points each, so that
+    curves lying on top of each other stay apart: each run its own dash pattern and hollow
+    marker, about `_MARKS_PER_CURVE` markers per curve, staggered so no two runs mark the same
+    saved time."""
+    every = max(runs, points // _MARKS_PER_CURVE, 1)  # at least one saved time per run between marks
+    return {
+        "linestyle": _LINESTYLES[k % len(_LINESTYLES)],
+        "marker": _MARKERS[k % len(_MARKERS)],
+        "markevery": ((k * every) // max(runs, 1) % every, every),
+        "fillstyle": "none",
+        "markersize": 5,
+    }
+
 
 def plot_convergence(
     trajectories: Mapping[str, Trajectory],
@@ -36,19 +55,21 @@ def plot_convergence(
     - `trajectories`: label -> `Trajectory`.
     - `path`: where to save the figure (format from the suffix: `.png`, `.pdf`, `.svg`), or None.
     - `diagnostic`: the diagnostic to plot; `logy`: logarithmic y axis.
-    Returns the matplotlib `Figure`.
+    Each run has its own colour, dash pattern and markers (`curve_style`), so curves that
+    coincide are still told apart. Returns the matplotlib `Figure`.
     """
     if not trajectories:
         raise ValueError("`trajectories` must hold at least one trajectory.")
     figure = Figure(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(figure)
     ax = figure.subplots()
-    for label, trajectory in trajectories.items():
+    for k, (label, trajectory) in enumerate(trajectories.items()):
         if diagnostic not in trajectory.diagnostics:
             raise ValueError(
                 f"trajectory {label!r} has no diagnostic {diagnostic!r}; it has {sorted(trajectory.diagnostics)}."
             )
-        ax.plot(trajectory.ts, np.asarray(trajectory.diagnostics[diagnostic], dtype=float), label=label)
+        style = curve_style(k, len(trajectories), len(trajectory.ts))
+        ax.plot(trajectory.ts, np.asarray(trajectory.diagnostics[diagnostic], dtype=float), label=label, **style)
     if logy:
         ax.set_yscale("log")
     ax.set(xlabel="t", ylabel=diagnostic, title=title or f"{diagnostic} along the flow")
@@ -97,14 +118,15 @@ def plot_diagnostics(
     axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False).ravel())
     for ax, name in zip(axes, names):
         positive = True
-        for label, trajectory in runs.items():
+        for k, (label, trajectory) in enumerate(runs.items()):
             if name not in trajectory.diagnostics:
                 raise ValueError(f"trajectory {label!r} has no diagnostic {name!r}; it has {sorted(trajectory.diagnostics)}.")
             values = np.asarray(trajectory.diagnostics[name], dtype=float)
             if values.ndim != 1:
                 raise ValueError(f"diagnostic {name!r} is not scalar (shape {values.shape[1:]} per time).")
             positive &= bool(np.all(values[np.isfinite(values)] > 0))
-            ax.plot(trajectory.ts, values, label=label)
+            style = curve_style(k, len(runs), len(values)) if len(runs) > 1 else {}
+            ax.plot(trajectory.ts, values, label=label, **style)
         if positive:
             ax.set_yscale("log")
         ax.set(xlabel="t", title=name)

@@ -46,6 +46,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_in_range, check_positive, is_concrete
+from .bandwidth import median_bandwidth
 from .base import AbstractKernel
 from .distances import centred_squared_distances, common_centre
 
@@ -122,6 +123,15 @@ def _safe_sqrt(s: Array) -> tuple[Array, Array]:
     return jnp.sqrt(jnp.where(positive, s, 1.0)) * positive, positive
 
 
+def _refuse_named_bandwidth(bandwidth, kernel: str) -> None:
+    """A string bandwidth (a config's `"median"`) is not a number: say which constructor takes it."""
+    if isinstance(bandwidth, str):
+        raise ValueError(
+            f"`bandwidth` must be a positive number, got {bandwidth!r}; for the median heuristic use "
+            f"{kernel}.median(x, y=None) (the median distance between the points)."
+        )
+
+
 def _normal_frequencies(key: Array, features: int, dim: int, dtype) -> tuple[Array, Array]:
     """$z_l \\sim N(0, I_d)$, (features, dim), and the key left for a kernel's radial scales."""
     k_dir, k_scale = jax.random.split(key)
@@ -136,13 +146,22 @@ class GaussianKernel(AbstractRadialKernel):
     ($((1, \sigma),)$).
 
     **Arguments:**
-    - `bandwidth`: $\sigma > 0$.
+    - `bandwidth`: $\sigma > 0$; or `GaussianKernel.median(x, y)` for the median heuristic.
     """
 
     bandwidth: float | Array
 
     def __check_init__(self):
+        _refuse_named_bandwidth(self.bandwidth, "GaussianKernel")
         check_positive("bandwidth", self.bandwidth)
+
+    @classmethod
+    def median(cls, x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"] | None = None) -> GaussianKernel:
+        r"""The kernel whose bandwidth is the median heuristic's, $\sigma = \operatorname{median}_{i<j}
+        \|z_i - z_j\|$ over the pooled sample of `x` (and `y`) (`flows.kernels.median_bandwidth`;
+        Gretton et al., "A kernel two-sample test", JMLR 13, 2012). A config's
+        `bandwidth = "median"` is this bandwidth of the target samples."""
+        return cls(median_bandwidth(x, y))
 
     def profile(self, sq_dist):
         return jnp.exp(-sq_dist / (2 * self.bandwidth**2))
@@ -231,13 +250,22 @@ class LaplaceKernel(AbstractRadialKernel):
     infinite variance).
 
     **Arguments:**
-    - `bandwidth`: $\sigma > 0$.
+    - `bandwidth`: $\sigma > 0$; or `LaplaceKernel.median(x, y)` for the median heuristic.
     """
 
     bandwidth: float | Array
 
     def __check_init__(self):
+        _refuse_named_bandwidth(self.bandwidth, "LaplaceKernel")
         check_positive("bandwidth", self.bandwidth)
+
+    @classmethod
+    def median(cls, x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"] | None = None) -> LaplaceKernel:
+        r"""The kernel whose bandwidth is the median heuristic's, $\sigma = \operatorname{median}_{i<j}
+        \|z_i - z_j\|$ over the pooled sample of `x` (and `y`) (`flows.kernels.median_bandwidth`;
+        Gretton et al., "A kernel two-sample test", JMLR 13, 2012). A config's
+        `bandwidth = "median"` is this bandwidth of the target samples."""
+        return cls(median_bandwidth(x, y))
 
     def profile(self, sq_dist):
         dist, _ = _safe_sqrt(jnp.asarray(sq_dist))

@@ -107,3 +107,29 @@ def test_a_run_killed_by_a_signal_resumes_to_the_uninterrupted_result(tmp_path):
     assert cli_main(["run", str(config), "--out", str(tmp_path / "whole"), "--no-progress"]) == 0
     _same(flows.Trajectory.load(out / "trajectory.npz"), flows.Trajectory.load(tmp_path / "whole" / "trajectory.npz"))
     assert (out / "metrics.csv").read_text() == (tmp_path / "whole" / "metrics.csv").read_text()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign bytes"])
+def test_a_damaged_chunk_is_recomputed_on_resume(problem, tmp_path, damage):
+    """A chunk file cut short on disk (or overwritten by other bytes) is not fatal: it and the
+    chunks after it are recomputed, with a warning naming it, and the resumed run equals the
+    uninterrupted one bit for bit."""
+    flow, x0 = problem
+    kw = dict(t1=4.0, ts=jnp.linspace(0.0, 4.0, 9), solver=diffrax.Tsit5())
+    full = flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, keep=True), **kw)
+    chunk = tmp_path / "a" / "chunk_00000.npz"
+    content = chunk.read_bytes()
+    chunk.write_bytes(content[: len(content) // 2] if damage == "truncated" else b"not an archive" * 10)
+    with pytest.warns(RuntimeWarning, match=r"`checkpoint` chunk '.*chunk_00000.npz' is not a flows checkpoint chunk: "
+                      r".*Recomputing chunk 0 and the chunks after it"):
+        resumed = flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, resume=True), **kw)
+    _same(full, resumed)
+
+
+def test_a_foreign_chunk_file_is_refused_by_name(problem, tmp_path):
+    flow, x0 = problem
+    kw = dict(t1=4.0, ts=jnp.linspace(0.0, 4.0, 9), solver=diffrax.Tsit5())
+    flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, keep=True), **kw)
+    np.savez(tmp_path / "a" / "chunk_00001.npz", a=np.zeros(2), __meta__=np.frombuffer(b'{"format": "x"}', np.uint8))
+    with pytest.raises(ValueError, match=r"holds chunk_00001.npz, which is not chunk 1 of a flows run; remove it"):
+        flows.simulate(flow, x0, checkpoint=flows.Checkpoint(tmp_path / "a", every=3, resume=True), **kw)

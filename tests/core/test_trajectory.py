@@ -9,6 +9,7 @@ import pytest
 
 import flows
 from flows._io import atomic_path
+from flows.core.trajectory import CorruptFileError
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,38 @@ def test_load_rejects_other_files(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(2), __meta__=np.frombuffer(b'{"format": "x"}', np.uint8))
     with pytest.raises(ValueError, match="not a flows trajectory file"):
         flows.Trajectory.load(tmp_path / "other.npz")
+
+
+def _write_array(path, array, **kwargs):
+    with open(path, "wb") as f:  # np.save(path) would add ".npy" to the name
+        np.save(f, array, **kwargs)
+
+
+def _foreign(path, trajectory):
+    return {
+        "text": lambda: path.write_text("a,b\n1,2\n"),
+        "npy": lambda: _write_array(path, np.zeros(3)),
+        "npz without metadata": lambda: np.savez(path, ts=np.zeros(3)),
+        "pickled object": lambda: _write_array(path, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+        "truncated": lambda: path.write_bytes(trajectory.save(path).read_bytes()[:-100]),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("text", "it is not an .npz archive, or it is truncated"),
+        ("npy", r"it holds a single array \(.npy\), not an archive"),
+        ("npz without metadata", "it has no `__meta__` record"),
+        ("pickled object", "it is not an .npz archive, or it is truncated"),
+        ("truncated", "it is not an .npz archive, or it is truncated"),
+    ],
+)
+def test_load_names_a_file_that_is_not_a_trajectory(trajectory, tmp_path, kind, reason):
+    path = tmp_path / "file.npz"
+    _foreign(path, trajectory)[kind]()
+    with pytest.raises(CorruptFileError, match=rf"`path` '.*file.npz' is not a flows trajectory file \(written by "
+                       rf"Trajectory.save\): {reason}"):
+        flows.Trajectory.load(path)
+    with pytest.raises(FileNotFoundError, match="`path` '.*missing.npz' does not exist"):
+        flows.Trajectory.load(tmp_path / "missing.npz")

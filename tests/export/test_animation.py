@@ -51,8 +51,10 @@ def test_frame_data_is_the_witness_on_the_plane_and_the_projected_drift(run3d, m
     view = Projection.pca(np.asarray(flow.target))
     plane = animation._Plane.on(view, (-1.0, 3.0), (-2.0, 2.0), grid=7)
     indices = np.array([0, 2, 4])
-    data = animation._frame_data(traj, indices, np.asarray, view, plane, flow, witness=True, arrows=True, args=None)
-    assert len(calls) == len(indices) and len(data.heat) == len(indices)
+    ticks = []
+    data = animation._frame_data(traj, indices, np.asarray, view, plane, flow, witness=True, arrows=True, args=None,
+                                 tick=lambda: ticks.append(1))
+    assert len(calls) == len(indices) and len(data.heat) == len(indices) and len(ticks) == len(indices)
     params = {"bandwidth": 1.5}
     for f, i in enumerate(indices):
         x = np.asarray(traj.ys[i])
