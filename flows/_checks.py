@@ -23,8 +23,10 @@ def check_positive(name: str, value) -> None:
     """Raise unless `value` (a scalar or array) is finite and strictly positive."""
     if not is_concrete(value):
         return
-    arr = np.asarray(value, dtype=float)
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+    if isinstance(value, (bool, np.bool_, str)):
+        raise ValueError(f"`{name}` must be a finite positive number, got {value!r} (a {type(value).__name__}).")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf" or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"`{name}` must be a finite positive number, got {value!r}.")
 
 

@@ -15,9 +15,11 @@ X0 = jnp.zeros((4, 2)) + jnp.arange(4.0)[:, None] * 0.1
 K = flows.kernels.GaussianKernel(1.0)
 
 
-def test_bad_step():
+@pytest.mark.parametrize("step", [0.0, True])
+def test_bad_step(step):
+    """A boolean is not a step size (True used to run as 1)."""
     with pytest.raises(ValueError, match="`step` must be a finite positive number"):
-        flows.GradientDescent(step=0.0)
+        flows.GradientDescent(step=step)
 
 
 FLOW = flows.particle.MMDFlow(Y, K)

@@ -104,6 +104,7 @@ K = flows.kernels.GaussianKernel(1.0)
         (lambda: flows.kernels.GaussianKernel(0.0), "`bandwidth` must be a finite positive number"),
         (lambda: flows.kernels.GaussianKernel(-1.0), "`bandwidth` must be a finite positive number"),
         (lambda: flows.kernels.GaussianKernel(float("nan")), "`bandwidth` must be a finite positive number"),
+        (lambda: flows.kernels.GaussianKernel(True), r"`bandwidth` must be a finite positive number, got True \(a bool\)"),
         (lambda: flows.kernels.LaplaceKernel(0.0), "`bandwidth`"),
         (lambda: flows.kernels.IMQKernel(scale=0.0), "`scale`"),
         (lambda: flows.kernels.IMQKernel(exponent=0.5), "`exponent` must be negative"),
