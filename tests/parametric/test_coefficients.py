@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import flows
-from flows.targets import GaussianTarget
+from flows.targets import Gaussian
 
 import numpy_reference as ref
 from cases import KERNELS, rel_err
@@ -115,7 +115,7 @@ def population_energy(theta, d, k, sigma2, mean, cov):
 def population_problem():
     generator, a, b, *_ = affine_problem(2)
     mean, cov = np.array([1.0, -0.5]), np.array([[1.0, 0.3], [0.3, 0.6]])
-    return generator, a, b, GaussianTarget(mean, cov), mean, cov
+    return generator, a, b, Gaussian(mean, cov), mean, cov
 
 
 def test_population_parametric_mmd_flow_against_the_closed_form():
