@@ -350,10 +350,10 @@ class FourierApproximation(AbstractSumBackend):
     tolerance come from `rtol` at run time, from the points' bounding box (inside `jit` too): with
     $E_j$ the bound of `flows.kernels.fourier_bounds`,
 
-    $$\max_i |\tilde S_i - S_i| \le E_j \sum_j |w_j| \le \texttt{rtol}\cdot M_j \sum_j |w_j|,$$
+    $$\\max_i |\\tilde S_i - S_i| \\le E_j \\sum_j |w_j| \\le \\texttt{rtol}\\cdot M_j \\sum_j |w_j|,$$
 
-    $M_0 = k(0)$ for values, $M_1 \ge \sup\|\nabla k\|$ for gradients, $M_2 \ge \sup\|\nabla\nabla k\|$ for
-    Hessian sums (with $\sum_j \|v_j\|$); `error_bound` returns it, `plan` the period, grid and parts.
+    $M_0 = k(0)$ for values, $M_1 \\ge \\sup\\|\\nabla k\\|$ for gradients, $M_2 \\ge \\sup\\|\\nabla\\nabla k\\|$ for
+    Hessian sums (with $\\sum_j \\|v_j\\|$); `error_bound` returns it, `plan` the period, grid and parts.
     Where no grid of at most `max_modes` modes reaches `rtol` (a length scale small against the
     spread: K grows like spread / length scale) it raises an error naming the limit, at run time.
     Refused before any work: d > 3 (`SlicedFourierApproximation` slices), kernels without a
@@ -361,13 +361,13 @@ class FourierApproximation(AbstractSumBackend):
     `spectral_smoothness`: Laplace gradients), an `rtol` below what the NUFFT reaches in the
     points' float type. Non-finite points raise at run time.
 
-    It is the exact sum of the trigonometric kernel $\tilde k$ (positive definite) up to the NUFFT
-    tolerance, so a flow run with it is the exact MMD flow of $\tilde k$ (whose period follows the
+    It is the exact sum of the trigonometric kernel $\\tilde k$ (positive definite) up to the NUFFT
+    tolerance, so a flow run with it is the exact MMD flow of $\\tilde k$ (whose period follows the
     points). Differentiable in the points, weights and kernel parameters (the NUFFT's own JAX
     rules; the plan is held fixed).
 
     **Arguments:**
-    - `rtol`: the accuracy relative to $M_j \sum_j |w_j|$ (default None: 1e-8 for float64
+    - `rtol`: the accuracy relative to $M_j \\sum_j |w_j|$ (default None: 1e-8 for float64
       points, 1e-5 for float32, the lowest the NUFFT reaches there).
     - `max_modes`: the largest $K^d$ (default 2^22).
     """
@@ -420,9 +420,9 @@ class FourierApproximation(AbstractSumBackend):
         )
 
     def error_bound(self, kernel: AbstractKernel, x: Array, y: Array, weights: Array | None = None, order: int = 0) -> Array:
-        """The bound on $\max_i$ of the error of the sum of order `order` (0 `kernel_sum`, 1
+        """The bound on $\\max_i$ of the error of the sum of order `order` (0 `kernel_sum`, 1
         `kernel_grad_sum`, 2 `kernel_hessian_sum` with `weights` the vectors $v_j$): $E_j$ times
-        $\sum_j |w_j|$ (or $\sum_j \|v_j\|$)."""
+        $\\sum_j |w_j|$ (or $\\sum_j \\|v_j\\|$)."""
         columns = _columns(weights, y)
         mass = jnp.sum(jnp.linalg.norm(columns, axis=1)) if order == 2 else jnp.sum(jnp.abs(columns))
         return self.plan(kernel, x, y, order).bound * mass
@@ -508,7 +508,7 @@ class SlicedFourierApproximation(AbstractSumBackend):
             raise ValueError(f"`max_modes` must be at least 8, got {self.max_modes}.")
 
     def direction_set(self, dim: int, dtype) -> Array:
-        """The P unit directions for points in $\mathbb{R}^{dim}$."""
+        """The P unit directions for points in $\\mathbb{R}^{dim}$."""
         return sliced_fourier.slice_directions(self.key, self.projections, dim, self.directions, dtype)
 
     def _setup(self, kernel, x, order):
@@ -573,7 +573,7 @@ class SlicedFourierApproximation(AbstractSumBackend):
 
     def error_estimate(self, kernel: AbstractKernel, x: Array, y: Array, weights: Array | None = None, order: int = 0) -> Array:
         """The Monte-Carlo standard error of the sum of order `order` (0 values, 1 gradients) at
-        each row of `x`: the standard deviation of the P slices' sums over $\sqrt P$ (for random
+        each row of `x`: the standard deviation of the P slices' sums over $\\sqrt P$ (for random
         directions; larger than the error of orthogonal or Halton directions where they help).
         Costs P sums over the rows of `x`: pass a few rows."""
         if order not in (0, 1):

@@ -28,9 +28,16 @@ import math
 from collections.abc import Callable
 
 import jax.numpy as jnp
+from jax._src.interpreters import batching as _batching
 from jax_finufft import nufft1, nufft2
 from jax_finufft.options import Opts
 from jaxtyping import Array
+
+# jax-finufft 1.3.1's vmap rule compares axes with `batching.not_mapped`, a name JAX 0.10 removed
+# (an unmapped axis is now None): without it, vmap of a Fourier sum (KSD's per-axis Hessian sums,
+# the sliced error estimate) fails. The name is restored with its value.
+if not hasattr(_batching, "not_mapped"):
+    _batching.not_mapped = None
 
 # points per transform below which the NUFFT runs on one thread: its threads cost more than they
 # save there (64 transforms of 500 points: 1 ms on one thread, seconds on two busy cores)
