@@ -43,6 +43,7 @@ Laplace, Matérn, and sums of those) and `slice_profile` (Gaussian) serve the Fo
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from collections.abc import Sequence
 
@@ -129,6 +130,12 @@ def _safe_sqrt(s: Array) -> tuple[Array, Array]:
     return jnp.sqrt(jnp.where(positive, s, 1.0)) * positive, positive
 
 
+@functools.lru_cache(maxsize=4)
+def _legendre(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (computed once: an eigenproblem of size `count`)."""
+    return np.polynomial.legendre.leggauss(count)
+
+
 def _normal_frequencies(key: Array, features: int, dim: int, dtype) -> tuple[Array, Array]:
     """$z_l \\sim N(0, I_d)$, (features, dim), and the key left for a kernel's radial scales."""
     k_dir, k_scale = jax.random.split(key)
@@ -211,7 +218,7 @@ class GaussianKernel(AbstractRadialKernel):
         t = jnp.asarray(t)
         if dim == 1:
             return jnp.exp(-(t**2) / (2 * self.bandwidth**2))
-        nodes, weights = np.polynomial.legendre.leggauss(2048)
+        nodes, weights = _legendre(2048)
         top = (math.sqrt(dim) + 12) / self.bandwidth
         rho = (jnp.asarray(nodes, t.dtype) + 1) * (top / 2)
         log_constant = math.log(2 * math.pi ** (dim / 2) / math.gamma(dim / 2)) - math.log(2) - (dim - 1) * math.log(2 * math.pi)

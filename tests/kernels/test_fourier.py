@@ -22,7 +22,7 @@ from flows.kernels import FourierApproximation, GaussianKernel, LaplaceKernel, M
 from flows.kernels import fourier, fourier_bounds
 
 # small grids keep the compiled ladders short (a branch per grid size); the cases fit them
-MODES = {1: 2**16, 2: 2**22, 3: 2**18}
+MODES = {1: 2**16, 2: 2**22, 3: 2**21}
 
 
 def _radial(name, params, r):
@@ -71,9 +71,9 @@ KERNELS = {
         {"weights": [1.0, 0.5], "parts": [("gaussian", {"bandwidth": 0.5}), ("matern", {"bandwidth": 1.5, "smoothness": 2.5})]},
     ),
     "gaussian_sum": (
-        SumKernel.gaussians([0.6, 1.8]),
+        SumKernel.gaussians([0.8, 2.0]),
         "sum",
-        {"weights": [1.0, 1.0], "parts": [("gaussian", {"bandwidth": 0.6}), ("gaussian", {"bandwidth": 1.8})]},
+        {"weights": [1.0, 1.0], "parts": [("gaussian", {"bandwidth": 0.8}), ("gaussian", {"bandwidth": 2.0})]},
     ),
     "laplace": (LaplaceKernel(1.2), "matern", {"bandwidth": 1.2, "smoothness": 0.5}),
 }
