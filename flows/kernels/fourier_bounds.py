@@ -89,15 +89,16 @@ class FourierPlan(eqx.Module):
 
 def mode_ladder(dim: int, max_modes: int) -> tuple[int, ...]:
     """The grids a sum may use: FFT sizes $K \\in \\{2^a, 3 \\cdot 2^a\\}$ from 8 on, each the first
-    with at least `_LADDER_RATIO` times the previous one's $K^d$ modes, and the largest with $K^d$
-    at most `max_modes`. Few sizes, few compiled branches: a sum pays at most `_LADDER_RATIO`
+    with at least `_LADDER_RATIO` times the previous one's $K^d$ modes (in 3-D every size, $K$ ratios 4/3 and 3/2), and the
+    largest with $K^d$ at most `max_modes`. Few sizes, few compiled branches: a sum pays at most `_LADDER_RATIO`
     times the FFT work it needs, and its spreading work (which dominates) not at all."""
     sizes = sorted({2**a for a in range(3, 48)} | {3 * 2**a for a in range(2, 48)})
     largest = math.floor(max_modes ** (1 / dim) * (1 + 1e-12))
     sizes = [k for k in sizes if k <= largest]
+    ratio = _LADDER_RATIO if dim < 3 else 1.3**3  # in 3-D the fine grid's FFT matters: every FFT size
     ladder = [sizes[0]]
     for k in sizes[1:]:
-        if k**dim >= _LADDER_RATIO * ladder[-1] ** dim:
+        if k**dim >= ratio * ladder[-1] ** dim * (1 - 1e-12):
             ladder.append(k)
     if ladder[-1] != sizes[-1]:
         ladder.append(sizes[-1])
