@@ -334,6 +334,13 @@ def _check_finite(name: str, points: Array) -> Array:
     return fourier.sanitise(points)
 
 
+def _plan_points(*clouds: Array) -> tuple[Array, ...]:
+    """The points, cut from autodiff, in float64 where JAX has it: the bounds are computed in the
+    widest float type (float32 rounding would swamp an envelope's far tail)."""
+    wide = jnp.float64 if jax.config.jax_enable_x64 else clouds[0].dtype
+    return tuple(jax.lax.stop_gradient(c).astype(wide) for c in clouds)
+
+
 def _plan_inputs(kernel: AbstractKernel) -> AbstractKernel:
     """The kernel with its array parameters cut from autodiff: the plan (period and grid) is
     chosen, not differentiated."""
@@ -408,7 +415,8 @@ class FourierApproximation(AbstractSumBackend):
 
     def _plan(self, kernel, x, y, order, rtol, eps, ladder):
         kernel = _plan_inputs(kernel)
-        _, half = fourier.bounding_box(jax.lax.stop_gradient(x), jax.lax.stop_gradient(y))
+        x, y = _plan_points(x, y)
+        _, half = fourier.bounding_box(x, y)
         scales = kernel.length_scales()
         small = jnp.min(jnp.stack([jnp.asarray(s, x.dtype) for s in scales]))
         spatial = fourier_bounds.radial_spatial_envelope(
@@ -442,7 +450,7 @@ class FourierApproximation(AbstractSumBackend):
         centre = jax.lax.stop_gradient(centre)
         spectrum = lambda rho: kernel.fourier_transform(rho, x.shape[1])
         branches = [functools.partial(fourier.sum_fn(order), spectrum, modes=k, eps=eps) for k in ladder]
-        run = lambda: jax.lax.switch(plan.index, branches, x, y, columns, centre, plan.period)
+        run = lambda: jax.lax.switch(plan.index, branches, x, y, columns, centre, plan.period.astype(x.dtype))
         if fallback is None:
             x = eqx.error_if(x, ~plan.feasible, self._refusal(kernel, x.shape[1], rtol, ladder))
             out = run()
@@ -532,7 +540,7 @@ class SlicedFourierApproximation(AbstractSumBackend):
 
     def _plan(self, kernel, x, y, order, rtol, eps, ladder):
         kernel = _plan_inputs(kernel)
-        x, y = jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)
+        x, y = _plan_points(x, y)
         centre, _ = fourier.bounding_box(x, y)
         radius = jnp.maximum(jnp.max(jnp.linalg.norm(x - centre, axis=1)), jnp.max(jnp.linalg.norm(y - centre, axis=1)))
         spectrum = sliced_fourier.slice_spectrum(kernel, x.shape[1])
@@ -559,7 +567,7 @@ class SlicedFourierApproximation(AbstractSumBackend):
         branches = [
             functools.partial(sliced_fourier.sliced_sums, spectrum, modes=k, eps=eps, order=order) for k in ladder
         ]
-        return jax.lax.switch(plan.index, branches, x, y, columns, directions, centre, plan.period)
+        return jax.lax.switch(plan.index, branches, x, y, columns, directions, centre, plan.period.astype(x.dtype))
 
     def kernel_sum(self, kernel, x, y, weights):
         columns = _columns(weights, y)

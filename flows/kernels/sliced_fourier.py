@@ -48,7 +48,7 @@ from .fourier_bounds import envelope, sphere_area
 # frequencies of the FFT that gives the slice profile's spatial decay
 _PROFILE_FFT = 2**17
 # (slices x points) entries of one block of slices
-_BLOCK_ENTRIES = 2**22
+_BLOCK_ENTRIES = 2**24
 DIRECTION_KINDS = ("random", "orthogonal", "halton")
 
 
