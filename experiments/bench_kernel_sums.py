@@ -318,7 +318,7 @@ def main() -> None:
     if args.fourier:  # after the default table, or alone with --only-fourier
         plan = [] if args.only_fourier else plan
         plan += [(100_000, 2, "flows-fourier"), (100_000, 2, "flows-blocked"), (100_000, 2, "geomloss-keops"),
-                (1_000_000, 2, "flows-fourier"), (1_000_000, 2, "geomloss-keops"), (1_000_000, 3, "flows-fourier"),
+                 (1_000_000, 2, "flows-fourier"), (1_000_000, 2, "geomloss-keops"), (1_000_000, 3, "flows-fourier"),
                  (1_000_000, 64, "flows-sliced-fourier")]
     records = []
     for n, d, case in plan:
