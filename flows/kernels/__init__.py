@@ -1,7 +1,7 @@
 r"""Kernels and kernel sums: the hot path, one owner.
 
 - Kernels (`equinox` modules, so bandwidths can be traced and differentiated): `GaussianKernel`,
-  `IMQKernel`, `LaplaceKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
+  `IMQKernel`, `LaplaceKernel`, `MaternKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
   (`NetworkKernel`), and `median_bandwidth`. What a kernel can do is a method of its class
   (`base.py` lists them): the tile formulas of the exact sums (`prepare`, `gram_tile`,
   `sum_tile`, `grad_sum_tile`, `hessian_sum_tile`, `hessian_matrix_tile`, `diagonal`; autodiff
