@@ -13,6 +13,13 @@ gradient, matrix products). The sliced backend runs the Riesz kernel (its only k
 row is the sliced MMD flow's step, with P = 256 projections: `flows-sliced` as a user gets it
 ("auto": bucketed CDFs from 2^14 points on; its row also gives `bucket_error_bound`, the bound on
 the buckets' added error in witness-gradient units), `flows-sliced-sort` the exact sort path.
+`flows-fourier` is `FourierApproximation(rtol=1e-8)` (non-uniform FFTs, d <= 3) and
+`flows-sliced-fourier` is `SlicedFourierApproximation` with P = 256 random directions (any d, 1-D rtol 1e-6,
+Gaussian of bandwidth sqrt(d) there, so that the kernel does not vanish between the clouds), the
+first in float64 (rtol 1e-8 needs it), the second in float32 like the other cases; their records add the measured
+error of the drift against the exact float64 sum on `ERROR_ROWS` sampled particles (max over those
+rows of the error norm, relative to the largest exact norm), the plan's period and grid and its
+bound, and for the sliced case the error at P = 16, 64, 256 and its slope in P.
 `xla-exp-sum` is the floor for any exact Gaussian step in XLA: $\sum_j e^{a_i + b_j}$ over the
 same N x 2N pairs in 256-row blocks, one exp and one add per pair and nothing else (its time per
 pair is XLA's own exp + sum rate). Each record also has `cpu_s`, the process CPU time of one step (all threads): on a shared
@@ -21,6 +28,7 @@ machine it moves much less with the load than the wall time.
     python experiments/bench_kernel_sums.py                 # N in {1e3, 1e4}, d in {2, 64}: a few minutes
     python experiments/bench_kernel_sums.py --large         # adds N = 1e5 (and 1e6 for sliced/features)
     python experiments/bench_kernel_sums.py --sizes 100000 --dims 2 --only flows-blocked
+    python experiments/bench_kernel_sums.py --fourier       # adds the Fourier goals: 1e5 and 1e6 in d = 2, 3; sliced 1e6 in d = 64
 
 Writes experiments/results/bench_kernel_sums.json and prints a table with ratios peer / flows
 (against the fastest exact flows backend of the same N, d).
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -43,23 +52,42 @@ RESULTS = ROOT / "experiments" / "results" / "bench_kernel_sums.json"
 BANDWIDTH = 1.0
 STEP = 0.1
 CASES = ["flows-dense", "flows-blocked", "flows-auto", "flows-features", "flows-sliced", "flows-sliced-sort",
-         "xla-exp-sum", "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
+         "flows-fourier", "flows-sliced-fourier", "xla-exp-sum", "geomloss-keops", "geomloss-tensorized", "torch-tensorized"]
 EXACT_FLOWS = ["flows-dense", "flows-blocked", "flows-auto"]
+FOURIER_CASES = ["flows-fourier", "flows-sliced-fourier"]
+FOURIER_RTOL = 1e-8
+ERROR_ROWS = 1000
+SLICED_PROJECTIONS = 256
 # largest N per case in a default or --large run (beyond: out of memory or hours on 2 cores)
 MAX_N = {"flows-dense": 10_000, "geomloss-tensorized": 10_000, "torch-tensorized": 10_000,
          "flows-blocked": 100_000, "flows-auto": 100_000, "geomloss-keops": 100_000, "xla-exp-sum": 100_000,
-         "flows-sliced-sort": 100_000, "flows-features": 1_000_000, "flows-sliced": 1_000_000}
+         "flows-sliced-sort": 100_000, "flows-features": 1_000_000, "flows-sliced": 1_000_000,
+         "flows-fourier": 1_000_000, "flows-sliced-fourier": 1_000_000}
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _data(n: int, d: int):
+def _data(n: int, d: int, dtype: str = "float32"):
     import numpy as np
 
     rng = np.random.default_rng(0)
-    return rng.standard_normal((n, d)).astype(np.float32), (rng.standard_normal((n, d)) + 1.0).astype(np.float32)
+    return rng.standard_normal((n, d)).astype(dtype), (rng.standard_normal((n, d)) + 1.0).astype(dtype)
+
+
+def _bandwidth(case: str, d: int) -> float:
+    return math.sqrt(d) if case == "flows-sliced-fourier" else BANDWIDTH
+
+
+def _fourier_backend(case: str, projections: int = SLICED_PROJECTIONS):
+    import jax
+
+    import flows
+
+    if case == "flows-fourier":
+        return flows.kernels.FourierApproximation(rtol=FOURIER_RTOL)
+    return flows.kernels.SlicedFourierApproximation(jax.random.PRNGKey(0), projections=projections)
 
 
 def _flows_step(backend_name: str):
@@ -70,6 +98,11 @@ def _flows_step(backend_name: str):
     import flows
     from flows.discrepancies.mmd import witness_grad_unchecked
 
+    if backend_name in ("fourier", "sliced-fourier"):
+        case = "flows-" + backend_name
+        kernel, backend = flows.kernels.GaussianKernel(_bandwidth(case, DIM[0])), _fourier_backend(case)
+        step = jax.jit(lambda x, y: x - STEP * witness_grad_unchecked(x, x, y, kernel, backend))
+        return jnp.asarray, lambda x, y: step(x, y).block_until_ready()
     kernel = flows.kernels.EnergyKernel(1.0) if backend_name.startswith("sliced") else flows.kernels.GaussianKernel(BANDWIDTH)
     backend = {
         "dense": "dense", "blocked": "blocked", "auto": "auto",
@@ -125,11 +158,56 @@ def _torch_step(kind: str):
     return to_device, run
 
 
+DIM = [2]  # the case's dimension, for the step builders
+
+
+def _fourier_record(case: str, x, y) -> dict:
+    """The drift's error against the exact float64 sum on `ERROR_ROWS` sampled particles, the
+    plan (period, grid, bound) and, for the sliced case, the error at P = 16, 64, 256 and its slope."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import flows
+    from flows.discrepancies.mmd import witness_grad_unchecked
+    from flows.kernels import fourier_bounds
+
+    kernel = flows.kernels.GaussianKernel(_bandwidth(case, x.shape[1]))
+    rows = x[np.random.default_rng(1).choice(x.shape[0], min(ERROR_ROWS, x.shape[0]), replace=False)]
+    exact = eqx.filter_jit(witness_grad_unchecked)(rows, x, y, kernel, flows.kernels.BlockedSums())
+    scale = float(jnp.max(jnp.linalg.norm(exact, axis=1)))
+
+    def error(backend) -> float:
+        approx = eqx.filter_jit(witness_grad_unchecked)(rows, x, y, kernel, backend)
+        return float(jnp.max(jnp.linalg.norm(approx - exact, axis=1))) / scale
+
+    sources = jnp.concatenate([x, y])
+    backend = _fourier_backend(case)
+    plan = eqx.filter_jit(lambda b, z, s: b.plan(kernel, z, s, 1))(backend, x, sources)
+    ladder = fourier_bounds.mode_ladder(x.shape[1] if case == "flows-fourier" else 1, backend.max_modes)
+    record = {"max_rel_error": error(backend), "bandwidth": kernel.bandwidth,
+              "rtol": FOURIER_RTOL if case == "flows-fourier" else "default (1e-5 in float32)",
+              "period": float(plan.period), "modes_per_axis": ladder[int(plan.index)],
+              "bound_per_unit_weight": float(plan.bound), "bound_relative": 2 * float(plan.bound) / scale}
+    if case == "flows-sliced-fourier":
+        counts = [16, 64, SLICED_PROJECTIONS]
+        errors = [error(_fourier_backend(case, p)) for p in counts[:-1]] + [record["max_rel_error"]]
+        record.update(projections=SLICED_PROJECTIONS, errors_by_projections=dict(zip(counts, errors)),
+                      slope_in_projections=float(np.polyfit(np.log(counts), np.log(errors), 1)[0]))
+    return record
+
+
 def run_case(case: str, n: int, d: int, repeats: int) -> dict:
     """Time one case in this process; return its record."""
     import statistics
 
-    xs, ys = _data(n, d)
+    DIM[0] = d
+    if case in FOURIER_CASES:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    xs, ys = _data(n, d, "float64" if case == "flows-fourier" else "float32")
     if case.startswith("flows-"):
         to_device, run = _flows_step(case.removeprefix("flows-"))
     else:
@@ -151,6 +229,8 @@ def run_case(case: str, n: int, d: int, repeats: int) -> dict:
               "repeats": len(times), "peak_extra_mb": _rss_mb() - base, "pairs_per_s": pairs / median}
     if case == "flows-sliced":
         record["bucket_error_bound"] = _bucket_error_bound(x, y)
+    if case in FOURIER_CASES:
+        record.update(_fourier_record(case, x, y))
     return record
 
 
@@ -206,8 +286,9 @@ def _table(records: list[dict]) -> str:
                     rows.append(f"| {n:.0e} | {d} | {r['case']} | skipped: {r['skipped']} | | | | |")
                     continue
                 ratio = f"{r['median_s'] / best:.2f}" if best else "n/a"
-                rows.append(f"| {n:.0e} | {d} | {r['case']} | {r['median_s']:.3g} s | {r['cpu_s']:.3g} s | {r['pairs_per_s'] / 1e9:.2f} G "
-                            f"| {r['peak_extra_mb']:.0f} MB | {ratio} |")
+                note = f" (max rel. error {r['max_rel_error']:.1e})" if "max_rel_error" in r else ""
+                rows.append(f"| {n:.0e} | {d} | {r['case']}{note} | {r['median_s']:.3g} s | {r['cpu_s']:.3g} s "
+                            f"| {r['pairs_per_s'] / 1e9:.2f} G | {r['peak_extra_mb']:.0f} MB | {ratio} |")
     return "\n".join(rows)
 
 
@@ -217,6 +298,10 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 64])
     parser.add_argument("--large", action="store_true", help="add N = 1e5 (and 1e6 for sliced and features)")
     parser.add_argument("--only", nargs="+", choices=CASES, default=CASES)
+    parser.add_argument("--fourier", action="store_true",
+                        help="the Fourier goals: Fourier and exact blocked at 1e5 (d = 2), Fourier at 1e6 (d = 2, 3), "
+                             "sliced Fourier at 1e6 (d = 64), KeOps beside them")
+    parser.add_argument("--only-fourier", action="store_true", help="with --fourier: the Fourier goals alone")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -227,25 +312,31 @@ def main() -> None:
         print(json.dumps(run_case(case, int(n), int(d), int(repeats))))
         return
     sizes = sorted(set(args.sizes) | ({100_000, 1_000_000} if args.large else set()))
-    missing = {case: _available(case) for case in args.only}
+    missing = {case: _available(case) for case in CASES}
+    plan = [(n, d, case) for n in sizes for d in args.dims for case in args.only
+            if case != "flows-fourier" or d <= 3]
+    if args.fourier:  # after the default table, or alone with --only-fourier
+        plan = [] if args.only_fourier else plan
+        plan += [(100_000, 2, "flows-fourier"), (100_000, 2, "flows-blocked"), (100_000, 2, "geomloss-keops"),
+                 (1_000_000, 2, "flows-fourier"), (1_000_000, 2, "geomloss-keops"), (1_000_000, 3, "flows-fourier"),
+                 (1_000_000, 64, "flows-sliced-fourier")]
     records = []
-    for n in sizes:
-        for d in args.dims:
-            for case in args.only:
-                if missing[case]:
-                    record = {"case": case, "n": n, "d": d, "skipped": missing[case]}
-                elif n > MAX_N[case]:
-                    continue
-                else:
-                    record = _child(case, n, d, args.repeats, args.timeout)
-                records.append(record)
-                print(json.dumps(record), flush=True)
+    for n, d, case in plan:
+        if missing[case]:
+            record = {"case": case, "n": n, "d": d, "skipped": missing[case]}
+        elif n > MAX_N[case] and not args.fourier:
+            continue
+        else:
+            record = _child(case, n, d, args.repeats, args.timeout)
+        records.append(record)
+        print(json.dumps(record), flush=True)
     machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                "cpus": os.cpu_count(), "load_average_1min_at_end": os.getloadavg()[0], "python": platform.python_version()}
     from flows.export import atomic_path  # imported here: the parent process stays free of JAX while cases run
 
     with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps({"machine": machine, "step": STEP, "bandwidth": BANDWIDTH, "dtype": "float32",
+        tmp.write_text(json.dumps({"machine": machine, "step": STEP, "bandwidth": BANDWIDTH,
+                                   "dtype": "float32 (flows-fourier: float64)",
                                    "records": records}, indent=1))
     print(f"\nmachine: {machine}\n")
     print(_table(records))

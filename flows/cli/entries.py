@@ -419,6 +419,7 @@ INITIALS.add(
 KERNELS.add("gaussian", kernels.GaussianKernel, "exp(-|x-y|^2 / (2 bandwidth^2))")
 KERNELS.add("laplace", kernels.LaplaceKernel, "exp(-|x-y| / bandwidth)")
 KERNELS.add("imq", kernels.IMQKernel, "(scale^2 + |x-y|^2)^exponent, exponent < 0: heavy tails")
+KERNELS.add("matern", kernels.MaternKernel, "Matern kernel, smoothness 0.5 | 1.5 | 2.5 (0.5: Laplace)")
 KERNELS.add("energy", kernels.EnergyKernel, "Riesz kernel -|x-y|^exponent, 0 < exponent < 2 (1: energy distance)")
 KERNELS.add(
     "gaussian_sum",
@@ -451,6 +452,12 @@ BACKENDS.add(
     "sliced", kernels.SlicedRieszApproximation, "sliced approximation of Riesz-kernel sums (key fold_in(key, 7))"
 )
 BACKENDS.add("features", kernels.RandomFeatureApproximation, "random-feature approximation (key fold_in(key, 7))")
+BACKENDS.add("fourier", kernels.FourierApproximation, "non-uniform FFT sums within rtol (d <= 3, kernels with a spectrum)")
+BACKENDS.add(
+    "sliced-fourier",
+    kernels.SlicedFourierApproximation,
+    "sliced 1-D Fourier sums along P directions, any d (key fold_in(key, 7))",
+)
 
 # ---------------------------------------------------------------- flows
 

@@ -1,7 +1,7 @@
 r"""Kernels and kernel sums: the hot path, one owner.
 
 - Kernels (`equinox` modules, so bandwidths can be traced and differentiated): `GaussianKernel`,
-  `IMQKernel`, `LaplaceKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
+  `IMQKernel`, `LaplaceKernel`, `MaternKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
   (`NetworkKernel`), and `median_bandwidth`. What a kernel can do is a method of its class
   (`base.py` lists them): the tile formulas of the exact sums (`prepare`, `gram_tile`,
   `sum_tile`, `grad_sum_tile`, `hessian_sum_tile`, `hessian_matrix_tile`, `diagonal`; autodiff
@@ -11,7 +11,9 @@ r"""Kernels and kernel sums: the hot path, one owner.
 - Kernel sums $\sum_j k(x_i, y_j) w_j$, $\sum_j w_j \nabla_x k(x_i, y_j)$ and
   $\sum_j \nabla_x\nabla_y k(x_i, y_j) v_j$ (`kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`),
   computed by a backend: `DenseSums`, `BlockedSums` (memory O((N + M) · block)), `AutoSums` (the
-  default), `SlicedRieszApproximation`, `RandomFeatureApproximation`, `ShardedSums` (devices).
+  default), `SlicedRieszApproximation`, `RandomFeatureApproximation`, `ShardedSums` (devices),
+  `FourierApproximation` (non-uniform FFTs, d <= 3, within `rtol`) and `SlicedFourierApproximation`
+  (1-D Fourier sums along P directions, any d).
 """
 
 from .backends import (
@@ -20,12 +22,15 @@ from .backends import (
     Backend,
     BlockedSums,
     DenseSums,
+    FourierApproximation,
     RandomFeatureApproximation,
+    SlicedFourierApproximation,
     SlicedRieszApproximation,
     resolve_backend,
 )
 from .bandwidth import median_bandwidth
 from .base import AbstractKernel
+from .fourier_bounds import FourierPlan
 from .distances import squared_distances
 from .features import AbstractFeatureKernel, NetworkKernel
 from .radial import (
@@ -34,6 +39,7 @@ from .radial import (
     GaussianKernel,
     IMQKernel,
     LaplaceKernel,
+    MaternKernel,
     SumKernel,
 )
 from .sharding import ShardedSums, particle_sharding, shard_particles
@@ -54,13 +60,17 @@ __all__ = [
     "Backend",
     "BlockedSums",
     "DenseSums",
+    "FourierPlan",
     "EnergyKernel",
+    "FourierApproximation",
     "GaussianKernel",
     "IMQKernel",
     "LaplaceKernel",
+    "MaternKernel",
     "NetworkKernel",
     "RandomFeatureApproximation",
     "ShardedSums",
+    "SlicedFourierApproximation",
     "SlicedRieszApproximation",
     "SumKernel",
     "kernel_grad_sum",

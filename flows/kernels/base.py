@@ -24,6 +24,10 @@ columns and add the tiles' answers, so every method below is linear in `weights`
 |---|---|---|
 | `spectral_sample(key, features, dim, dtype, *, for_gradients=False)` | frequencies and amplitudes of random Fourier features (Rahimi & Recht, NeurIPS 2007) | `GaussianKernel`, `IMQKernel`, `LaplaceKernel` (values only: refused with `for_gradients=True`), `SumKernel` of those |
 | `gaussian_components()` | the weights and bandwidths $(c_i, \sigma_i)$ of $k = \sum_i c_i e^{-\|x-y\|^2/(2\sigma_i^2)}$, for closed forms | `GaussianKernel`, `SumKernel` of Gaussians (nested sums too) |
+| `log_fourier_transform(freq, dim)` (and `fourier_transform`, its exponential) | the spectrum $\hat k(\omega) = \int k(v)\,e^{-i\langle\omega, v\rangle}\,dv$ of a radial kernel at $\|\omega\|$ = `freq`, in $\mathbb{R}^{dim}$, for the Fourier backends | `GaussianKernel`, `LaplaceKernel`, `MaternKernel`, `SumKernel` of those |
+| `spectral_smoothness()` | $s$ with $\hat k(\omega) = O(\|\omega\|^{-(d + s)})$ (`inf`: faster than any power): derivatives of order $j < s$ have absolutely summable Fourier series | the same kernels |
+| `length_scales()` | the kernel's length scales (bandwidths), which set the grids the Fourier backends search | the same kernels |
+| `slice_profile(t, dim)` | the 1-D kernel $f$ with $k(x, y) = \mathbb{E}_{\xi \sim U(S^{d-1})} f(\langle\xi, x - y\rangle)$ (Hertrich, SIAM J. Math. Data Sci. 2024) | `GaussianKernel` |
 """
 
 from __future__ import annotations
@@ -107,3 +111,45 @@ class AbstractKernel(eqx.Module):
             f"`kernel` must be a GaussianKernel or a SumKernel of them for a Gaussian closed form, "
             f"got {type(self).__name__}, which has no Gaussian components."
         )
+
+    def log_fourier_transform(self, freq: Array, dim: int) -> Array:
+        """$\\log\\hat k(\\omega)$, the logarithm of the Fourier transform $\\hat k(\\omega) = \\int_{\\mathbb{R}^d} k(v)\\,
+        e^{-i\\langle\\omega, v\\rangle}\\, dv$ of a translation-invariant, radial kernel $k(x, y) = k(x - y)$
+        at frequencies of norm `freq` (any shape), in dimension `dim` (logarithms, since the
+        transform's constants over- or underflow in high dimensions): what the Fourier backends
+        (`flows.kernels.fourier`) multiply the weights' transforms by. Only kernels with a known
+        spectrum have it."""
+        raise ValueError(_no_spectrum(self))
+
+    def fourier_transform(self, freq: Array, dim: int) -> Array:
+        """$\\hat k(\\omega)$ at frequencies of norm `freq`: the exponential of `log_fourier_transform`."""
+        return jnp.exp(self.log_fourier_transform(freq, dim))
+
+    def spectral_smoothness(self) -> float:
+        """$s$ such that $\\hat k(\\omega) = O(\\|\\omega\\|^{-(d + s)})$ (`math.inf` when it decays faster
+        than any power): a derivative of order $j$ of the kernel has an absolutely summable Fourier
+        series exactly when $j < s$, so the Fourier backends refuse the sums of order $j \\ge s$."""
+        raise ValueError(_no_spectrum(self))
+
+    def length_scales(self) -> tuple[float | Array, ...]:
+        """The kernel's length scales (its bandwidths): the Fourier backends search periods and
+        frequency grids in these units."""
+        raise ValueError(_no_spectrum(self))
+
+    def slice_profile(self, t: Array, dim: int) -> Array:
+        """The 1-D profile $f$ of a radial kernel in $\\mathbb{R}^{dim}$: $k(x, y) = \\mathbb{E}_\\xi
+        f(\\langle \\xi, x - y\\rangle)$ for $\\xi$ uniform on the sphere (Hertrich, "Fast kernel summation in
+        high dimensions via slicing and Fourier transforms", SIAM J. Math. Data Sci. 2024). The
+        sliced Fourier backend works from the spectrum instead (the 1-D transform of $f$ is
+        $|S^{d-1}|\\,|\\rho|^{d-1}\\hat k(|\\rho|) / (2 (2\\pi)^{d-1})$); this closed form is for checks and plots."""
+        raise ValueError(
+            f"`kernel`: {type(self).__name__} has no closed-form slice profile (GaussianKernel has one)."
+        )
+
+
+def _no_spectrum(kernel: AbstractKernel) -> str:
+    return (
+        f"`kernel`: {type(kernel).__name__} has no known Fourier transform for the Fourier backends "
+        "(GaussianKernel, LaplaceKernel, MaternKernel and SumKernels of them have one); use backend='auto'."
+    )
+

@@ -7,6 +7,7 @@ distance $s$, as small `equinox` modules (a bandwidth can be traced, vmapped and
 | `IMQKernel` | $(c^2 + \|x-y\|^2)^\beta$, $\beta < 0$ | heavy tails: far particles still move |
 | `LaplaceKernel` | $e^{-\|x-y\|/\sigma}$ | not differentiable at $x = y$: the gradient there is defined as 0 |
 | `EnergyKernel` | $-\|x-y\|^r$, $0 < r < 2$ | conditionally positive definite; MMD² is the energy distance for $r = 1$ |
+| `MaternKernel` | Matérn $\nu \in \{1/2, 3/2, 5/2\}$: $e^{-r/\ell}$, $(1 + \sqrt3 r/\ell)e^{-\sqrt3 r/\ell}$, $(1 + \sqrt5 r/\ell + 5r^2/(3\ell^2))e^{-\sqrt5 r/\ell}$ | $\nu = 1/2$ is the Laplace kernel; the smoother, the more derivatives its Fourier series gives |
 | `SumKernel` | $\sum_i w_i k_i$ | multi-bandwidth Gaussians, the usual MMD-GAN choice |
 
 The profile and its derivatives are all the kernel sums need:
@@ -34,15 +35,22 @@ Kernels that are not radial subclass `AbstractKernel` and inherit its `vmap` / a
 
 Capabilities (`flows.kernels.base`): `spectral_sample` (Gaussian, IMQ, Laplace for values only,
 and sums of those) and `gaussian_components` (Gaussian, and sums of Gaussians).
+The Fourier capabilities `log_fourier_transform` (and `fourier_transform`), `spectral_smoothness`, `length_scales` (Gaussian,
+Laplace, Matérn, and sums of those) and `slice_profile` (Gaussian) serve the Fourier backends
+(`flows.kernels.fourier`, `flows.kernels.sliced_fourier`).
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import math
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_in_range, check_positive, is_concrete
@@ -132,6 +140,12 @@ def _refuse_named_bandwidth(bandwidth, kernel: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=4)
+def _legendre(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (computed once: an eigenproblem of size `count`)."""
+    return np.polynomial.legendre.leggauss(count)
+
+
 def _normal_frequencies(key: Array, features: int, dim: int, dtype) -> tuple[Array, Array]:
     """$z_l \\sim N(0, I_d)$, (features, dim), and the key left for a kernel's radial scales."""
     k_dir, k_scale = jax.random.split(key)
@@ -203,6 +217,41 @@ class GaussianKernel(AbstractRadialKernel):
     def gaussian_components(self):
         return ((1.0, self.bandwidth),)
 
+    def log_fourier_transform(self, freq, dim):
+        """$\\hat k(\\omega) = (2\\pi\\sigma^2)^{d/2}\\, e^{-\\sigma^2\\|\\omega\\|^2/2}$."""
+        return dim / 2 * jnp.log(2 * math.pi * self.bandwidth**2) - 0.5 * (self.bandwidth * jnp.asarray(freq)) ** 2
+
+    def spectral_smoothness(self):
+        return math.inf
+
+    def length_scales(self):
+        return (self.bandwidth,)
+
+    def slice_profile(self, t, dim):
+        """$f(t) = {}_1F_1(d/2;\\, 1/2;\\, -t^2/(2\\sigma^2))$, the confluent hypergeometric function
+        (Hertrich, SIAM J. Math. Data Sci. 2024); $f = e^{-t^2/(2\\sigma^2)}$ for $d = 1$. Its series
+        cancels catastrophically for large $t$, so it is evaluated as the inverse transform of
+        its spectrum, $f(t) = \\frac1\\pi\\int_0^\\infty \\hat f(\\rho)\\cos(\\rho t)\\,d\\rho$ with
+        $\\hat f(\\rho) = |S^{d-1}|\\rho^{d-1}\\hat k(\\rho)/(2(2\\pi)^{d-1})$, by Gauss-Legendre quadrature
+        (2048 nodes on $[0, (\\sqrt d + 12)/\\sigma]$: to rounding for $|t| \\lesssim 100\\,\\sigma$)."""
+        t = jnp.asarray(t)
+        if dim == 1:
+            return jnp.exp(-(t**2) / (2 * self.bandwidth**2))
+        nodes, weights = _legendre(2048)
+        top = (math.sqrt(dim) + 12) / self.bandwidth
+        rho = (jnp.asarray(nodes, t.dtype) + 1) * (top / 2)
+        log_constant = math.log(2 * math.pi ** (dim / 2) / math.gamma(dim / 2)) - math.log(2) - (dim - 1) * math.log(2 * math.pi)
+        spectrum = jnp.exp(log_constant + (dim - 1) * jnp.log(rho) + self.log_fourier_transform(rho, dim))
+        integrand = jnp.cos(t[..., None] * rho) * (spectrum * jnp.asarray(weights, t.dtype))
+        return jnp.sum(integrand, axis=-1) * (top / 2) / math.pi
+
+
+_IMQ_TAILS = (
+    "`kernel`: the Fourier backends need a kernel with exponentially decaying tails; IMQKernel decays like "
+    "|x - y|^(2 exponent), so the periodisation error of its Fourier series does not vanish. Use backend='auto' "
+    "(exact) or 'features' (random features)."
+)
+
 
 class IMQKernel(AbstractRadialKernel):
     r"""Inverse multiquadric kernel $k(x, y) = (c^2 + \|x - y\|^2)^{\beta}$, $\beta < 0$.
@@ -240,6 +289,16 @@ class IMQKernel(AbstractRadialKernel):
         tau = jax.random.gamma(k_scale, -self.exponent, (features, 1), dtype) / self.scale**2
         amplitude = self.scale ** (2 * self.exponent) / features
         return jnp.sqrt(2 * tau) * z, jnp.full(features, amplitude, dtype)
+
+    def log_fourier_transform(self, freq, dim):
+        """Refused for the Fourier backends: the IMQ kernel decays like $\\|x - y\\|^{2\\beta}$, so their
+        periodisation error $\\sum_{n \\ne 0} k(v + nT)$ does not vanish with the period $T$ (the sum
+        diverges for $2\\beta \\ge -d$)."""
+        raise ValueError(_IMQ_TAILS)
+
+    def spectral_smoothness(self):
+        """Refused, as `log_fourier_transform`."""
+        raise ValueError(_IMQ_TAILS)
 
 
 class LaplaceKernel(AbstractRadialKernel):
@@ -297,6 +356,18 @@ class LaplaceKernel(AbstractRadialKernel):
         z, k_scale = _normal_frequencies(key, features, dim, dtype)
         g = jax.random.normal(k_scale, (features, 1), dtype)
         return z / (self.bandwidth * jnp.abs(g)), jnp.full(features, 1.0 / features, dtype)
+
+    def log_fourier_transform(self, freq, dim):
+        """The Matérn-1/2 spectrum (`matern_log_fourier_transform` with $\\nu = 1/2$, $\\ell = \\sigma$)."""
+        return matern_log_fourier_transform(freq, dim, 0.5, self.bandwidth)
+
+    def spectral_smoothness(self):
+        """1: values only (the gradient jumps at $x = y$, and its Fourier series does not converge
+        uniformly)."""
+        return 1.0
+
+    def length_scales(self):
+        return (self.bandwidth,)
 
 
 class EnergyKernel(AbstractRadialKernel):
@@ -399,3 +470,127 @@ class SumKernel(AbstractRadialKernel):
 
     def gaussian_components(self):
         return tuple((w * cw, b) for w, k in zip(self.weights, self.kernels) for cw, b in k.gaussian_components())
+
+    def log_fourier_transform(self, freq, dim):
+        """$\\log\\sum_i w_i \\hat k_i$ (log-sum-exp)."""
+        parts = [jnp.log(w) + k.log_fourier_transform(freq, dim) for w, k in zip(self.weights, self.kernels)]
+        return jax.scipy.special.logsumexp(jnp.stack(jnp.broadcast_arrays(*parts)), axis=0)
+
+    def spectral_smoothness(self):
+        """The least smooth part's."""
+        return min(k.spectral_smoothness() for k in self.kernels)
+
+    def length_scales(self):
+        return tuple(scale for k in self.kernels for scale in k.length_scales())
+
+
+MATERN_SMOOTHNESS = (0.5, 1.5, 2.5)
+
+
+def matern_log_fourier_transform(freq: ArrayLike, dim: int, smoothness: float, length_scale: float | Array) -> Array:
+    """The logarithm of the spectrum of the Matérn kernel of smoothness $\\nu$ and length scale $\\ell$ in $\\mathbb{R}^d$
+    (Rasmussen & Williams, "Gaussian Processes for Machine Learning", 2006, eq. 4.15):
+
+    $$\\hat k(\\omega) = \\frac{2^d\\pi^{d/2}\\,\\Gamma(\\nu + d/2)\\,(2\\nu)^\\nu}{\\Gamma(\\nu)\\,\\ell^{2\\nu}}
+      \\Big(\\frac{2\\nu}{\\ell^2} + \\|\\omega\\|^2\\Big)^{-(\\nu + d/2)}.$$"""
+    nu = smoothness
+    log_constant = dim * math.log(2) + dim / 2 * math.log(math.pi) + math.lgamma(nu + dim / 2) + nu * math.log(2 * nu) - math.lgamma(nu)
+    return (
+        log_constant
+        - 2 * nu * jnp.log(length_scale)
+        - (nu + dim / 2) * jnp.log(2 * nu / length_scale**2 + jnp.asarray(freq) ** 2)
+    )
+
+
+class MaternKernel(AbstractRadialKernel):
+    r"""Matérn kernel of smoothness $
+u \in \{1/2, 3/2, 5/2\}$ and length scale $\ell$, with
+    $a = \sqrt{2
+u}/\ell$ and $r = \|x - y\|$ (Rasmussen & Williams 2006, eq. 4.16-4.17):
+
+    $$k_{1/2} = e^{-a r}, \qquad k_{3/2} = (1 + a r)\,e^{-a r}, \qquad k_{5/2} = (1 + a r + a^2r^2/3)\,e^{-a r}.$$
+
+    The kernel is $\lceil
+u
+ceil - 1$ times differentiable at $x = y$: $
+u = 1/2$ is the Laplace
+    kernel (gradient defined as 0 at $x = y$), $
+u = 3/2$ has gradients and a Hessian that is
+    bounded but not continuous at $x = y$ (its $arphi''$ is defined as 0 there), $
+u = 5/2$ is
+    twice differentiable. Capabilities: `spectral_sample` (the spectrum is a multivariate Student t
+    with $2
+u$ degrees of freedom; for gradients only when $2
+u > 2$) and the Fourier capabilities
+    (`spectral_smoothness` $2
+u$).
+
+    **Arguments:**
+    - `bandwidth`: $\ell > 0$.
+    - `smoothness`: $
+u$, one of 0.5, 1.5, 2.5 (default 1.5).
+    """
+
+    bandwidth: float | Array
+    smoothness: float = eqx.field(static=True, default=1.5)
+
+    def __check_init__(self):
+        check_positive("bandwidth", self.bandwidth)
+        if self.smoothness not in MATERN_SMOOTHNESS:
+            raise ValueError(f"`smoothness` must be one of {MATERN_SMOOTHNESS}, got {self.smoothness!r}.")
+
+    def _rate(self):
+        return math.sqrt(2 * self.smoothness) / self.bandwidth
+
+    def profile(self, sq_dist):
+        a = self._rate()
+        r, _ = _safe_sqrt(jnp.asarray(sq_dist))
+        polynomial = {0.5: 1.0, 1.5: 1 + a * r, 2.5: 1 + a * r + (a * r) ** 2 / 3}[self.smoothness]
+        return polynomial * jnp.exp(-a * r)
+
+    def profile_grad(self, sq_dist):
+        # d/ds with r = sqrt(s): (dk/dr) / (2r); for nu = 3/2, 5/2 it is smooth at r = 0.
+        a = self._rate()
+        r, positive = _safe_sqrt(jnp.asarray(sq_dist))
+        if self.smoothness == 0.5:
+            safe = jnp.where(positive, r, 1.0)
+            return jnp.where(positive, -a * jnp.exp(-a * r) / (2 * safe), 0.0)
+        if self.smoothness == 1.5:
+            return -(a**2) / 2 * jnp.exp(-a * r)
+        return -(a**2) / 6 * (1 + a * r) * jnp.exp(-a * r)
+
+    def profile_second_derivative(self, sq_dist):
+        a = self._rate()
+        r, positive = _safe_sqrt(jnp.asarray(sq_dist))
+        safe = jnp.where(positive, r, 1.0)
+        if self.smoothness == 0.5:
+            # d/ds of -a e^{-ar} / (2r): a e^{-ar} (a r + 1) / (4 r^3)
+            return jnp.where(positive, a * jnp.exp(-a * safe) * (a * safe + 1) / (4 * safe**3), 0.0)
+        if self.smoothness == 1.5:
+            # d/ds of -(a^2/2) e^{-ar}: a^3 e^{-ar} / (4 r), singular at r = 0 (defined as 0 there)
+            return jnp.where(positive, a**3 * jnp.exp(-a * safe) / (4 * safe), 0.0)
+        return a**4 / 12 * jnp.exp(-a * r)
+
+    def spectral_sample(self, key, features, dim, dtype, *, for_gradients=False):
+        """The spectrum (`fourier_transform`, normalised) is a multivariate Student t with $2\\nu$
+        degrees of freedom and scale $1/\\ell$: $\\omega_l = z_l / (\\ell\\sqrt{g_l / (2\\nu)})$, $z_l \\sim N(0, I)$,
+        $g_l \\sim \\chi^2_{2\\nu}$, $a_l = 1/D$. Its second moment is finite only for $2\\nu > 2$: with
+        `for_gradients`, $\\nu = 1/2$ refuses."""
+        if for_gradients and self.smoothness == 0.5:
+            raise ValueError(
+                "`kernel`: random-feature gradients of the Matérn-1/2 kernel have infinite variance (its spectrum "
+                "is Cauchy); use backend='auto' for its gradients."
+            )
+        z, k_scale = _normal_frequencies(key, features, dim, dtype)
+        chi2 = 2 * jax.random.gamma(k_scale, self.smoothness, (features, 1), dtype)
+        return z / (self.bandwidth * jnp.sqrt(chi2 / (2 * self.smoothness))), jnp.full(features, 1.0 / features, dtype)
+
+    def log_fourier_transform(self, freq, dim):
+        return matern_log_fourier_transform(freq, dim, self.smoothness, self.bandwidth)
+
+    def spectral_smoothness(self):
+        return 2 * self.smoothness
+
+    def length_scales(self):
+        return (self.bandwidth,)
+

@@ -9,7 +9,9 @@ $$\text{kernel\_sum}_i = \sum_j k(x_i, y_j)\, w_j, \qquad
 and `backend=` says how they are computed (`flows.kernels.backends`): `"auto"` (the default:
 exact; dense for small problems, blocked with O((N + M) · block) memory above), `"dense"`,
 `"blocked"`, or the approximate `"sliced"` (Riesz kernel, O(P (N + M) log M)) and `"features"`
-(random Fourier features, O((N + M) D)); a backend object (`BlockedSums(row_block=...)`,
+(random Fourier features, O((N + M) D)), `"fourier"` (non-uniform FFTs within a requested `rtol`,
+d <= 3, O(N + M + K^d log K)) and `"sliced-fourier"` (1-D Fourier sums along P directions, any d);
+a backend object (`BlockedSums(row_block=...)`,
 `SlicedRieszApproximation(key, projections=...)`, ...) sets sizes and keys. The formulas of one
 tile are methods of the kernel (`AbstractKernel.gram_tile`, `sum_tile`, `grad_sum_tile`,
 `hessian_sum_tile`, `hessian_matrix_tile`): matrix products for radial kernels, feature passes
@@ -41,8 +43,8 @@ def kernel_sum(
 ) -> Float[Array, "n *p"]:
     """$\\sum_j k(x_i, y_j) w_j$ for each row $x_i$ (plain sum when `weights` is None).
 
-    `backend`: `"auto"` | `"dense"` | `"blocked"` | `"sliced"` | `"features"` or a backend object
-    (see `flows.kernels.backends`)."""
+    `backend`: `"auto"` | `"dense"` | `"blocked"` | `"sliced"` | `"features"` | `"fourier"` |
+    `"sliced-fourier"` or a backend object (see `flows.kernels.backends`)."""
     return resolve_backend(backend).kernel_sum(kernel, x, y, weights)
 
 

@@ -195,6 +195,7 @@ def test_each_kernel_from_a_config_is_the_python_kernel():
         "gaussian": ({"bandwidth": "median"}, kernels.GaussianKernel(median)),
         "laplace": ({"bandwidth": 0.7}, kernels.LaplaceKernel(0.7)),
         "imq": ({}, kernels.IMQKernel()),
+        "matern": ({"bandwidth": 0.7, "smoothness": 2.5}, kernels.MaternKernel(0.7, 2.5)),
         "energy": ({"exponent": 1.5}, kernels.EnergyKernel(1.5)),
         "gaussian_sum": ({"bandwidths": "multiscale"}, flows.diagnostics.MMD2.multiscale(x).kernel),
         "sum": (
