@@ -6,9 +6,9 @@ Every analysis that reports several numbers returns one frozen dataclass with do
 `RateFit`, `DissipationCheck`, `PermutationTestResult`, `ClassifierTestResult`,
 `CriticTestResult` (the tests that train a model keep it as `trained`), `W1Bounds`."""
 
+from ..core.stability import drift_jacobian, max_stable_step
 from .dissipation import DissipationCheck, dissipation_check
 from .landscape import MultiStartGradientFlow, hessian_spectra
-from .linear_stability import drift_jacobian, max_stable_step
 from .rates import RateFit, fit_rate
 from .sign_mixtures import (
     W1Bounds,

@@ -14,7 +14,9 @@ AbstractParticleFlow                 check_state: an (N, d) array with the targe
 ```
 
 The gradient flows among them also derive from `AbstractGradientFlow` (energy, dissipation), the
-SDEs from `AbstractAdditiveNoiseFlow`. The abstract classes declare their fields with
+SDEs from `AbstractAdditiveNoiseFlow`. Every particle flow measures how far its cloud reaches
+against its target (`spread`: $\max_i\|x_i - c\|$ about the target's mean $c$, the target's own
+reach as the reference), which `simulate` watches for divergence. The abstract classes declare their fields with
 `eqx.AbstractVar`; every concrete flow is final, with its own fields and `__init__`, whose
 arguments go through the checks below.
 """
@@ -24,10 +26,12 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import check_points
+from ..core.divergence import PointCloudSpread
 from ..core.flow import AbstractFlow
 from ..discrepancies.ksd import ksd2
 from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
@@ -35,6 +39,9 @@ from ..kernels.backends import AbstractSumBackend
 from ..kernels.base import AbstractKernel
 from ..kernels.radial import AbstractRadialKernel
 from ..targets import AbstractTarget
+
+SPREAD_SAMPLES = 4096
+"""Target samples that fix a density target's centre and reach, for `simulate`'s divergence check."""
 
 
 def check_sample_target(target) -> Float[Array, "m d"]:
@@ -95,6 +102,10 @@ class AbstractSampleTargetFlow(AbstractParticleFlow):
         """The target samples in the particles' dtype."""
         return self.target.astype(y.dtype)
 
+    def spread(self) -> PointCloudSpread:
+        """The spread about the target samples' mean, their own as the reference."""
+        return PointCloudSpread.about(self.target)
+
 
 class AbstractDensityTargetFlow(AbstractParticleFlow):
     """A particle flow toward a density $\\pi$ known through its score $s = \\nabla\\log\\pi$."""
@@ -108,6 +119,11 @@ class AbstractDensityTargetFlow(AbstractParticleFlow):
     def score(self, y: Array) -> Array:
         """$s(x_i) = \\nabla\\log\\pi(x_i)$ at the particles, in their dtype."""
         return self.target.score(y).astype(y.dtype)
+
+    def spread(self) -> PointCloudSpread:
+        """The spread about the mean of `SPREAD_SAMPLES` target samples (drawn with
+        `jax.random.PRNGKey(0)`), theirs as the reference."""
+        return PointCloudSpread.about(self.target.sample(jax.random.PRNGKey(0), SPREAD_SAMPLES))
 
     def mean_log_prob(self, t, y, args):
         """$\\frac1N\\sum_i \\log\\pi(x_i)$."""

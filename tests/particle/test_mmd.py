@@ -26,6 +26,7 @@ def test_dissipation_identity_along_tsit5():
     traj = flows.simulate(
         flow, x0, t1=20.0, ts=jnp.linspace(0, 20, 201),
         stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8),
+        diagnostics={**flow.diagnostics(), "dissipation_residual": flow.dissipation_residual},
     )
     check = flows.analysis.dissipation_check(traj)
     assert check.relative_residual < 1e-2
