@@ -124,7 +124,7 @@ def simulate(
     becomes NaN/inf, or if the solver fails. **Warns** (`RuntimeWarning`), before the run, when
     the step of an explicit scheme (`GradientDescent(step=h)` without an optimizer, or
     `diffrax.Euler()` with a constant `dt0`) is above `flows.analysis.max_stable_step` at `y0`
-    (for states of at most `flows.core.stability.STEP_CHECK_MAX_ENTRIES` entries).
+    (where the Jacobian is cheap next to the run: `flows.core.stability.warn_if_step_unstable`).
     """
     if not isinstance(flow, AbstractFlow):
         raise ValueError(f"`flow` must be a flows flow (e.g. flows.MMDFlow), got {type(flow).__name__}.")
@@ -148,12 +148,13 @@ def simulate(
     if isinstance(run.solver, AbstractDiscreteSolver):
         plan = _DiscretePlan.checked(run, ts)
         if isinstance(run.solver, GradientDescent) and run.solver.optimizer is None:
-            warn_if_step_unstable(flow, run.y0, float(run.solver.step), t0, args, "step")
+            warn_if_step_unstable(flow, run.y0, float(run.solver.step), int(plan.save_steps[-1]), t0, args, "step")
         trajectory = _discrete_trajectory(run, plan)
     else:
         plan = _ODEPlan.checked(run, ts, dt0, stepsize_controller, max_steps)
         if isinstance(run.solver, diffrax.Euler) and isinstance(plan.controller, diffrax.ConstantStepSize):
-            warn_if_step_unstable(flow, run.y0, float(plan.dt0), t0, args, "dt0")
+            steps = math.ceil((t1 - t0) / float(plan.dt0) - 1e-9)
+            warn_if_step_unstable(flow, run.y0, float(plan.dt0), steps, t0, args, "dt0")
         trajectory = _ode_trajectory(run, plan)
     trajectory.metadata["wall_time_s"] = time.perf_counter() - started
     return trajectory

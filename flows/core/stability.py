@@ -12,8 +12,8 @@ directions of the flow itself) impose no bound.
 
 The Jacobian is dense, (p, p) for p state entries: for particle clouds of a few hundred points or
 small generators. `simulate` uses it before a run of an explicit scheme (plain
-`GradientDescent(step=h)`, or diffrax's `Euler` with a constant step `dt0 = h`) on a state of at
-most `STEP_CHECK_MAX_ENTRIES` entries, and warns when $h$ is above the limit at the initial state
+`GradientDescent(step=h)`, or diffrax's `Euler` with a constant step `dt0 = h`) where it is cheap
+next to the run, and warns when $h$ is above the limit at the initial state
 (`warn_if_step_unstable`). The same functions are `flows.analysis.drift_jacobian` and
 `flows.analysis.max_stable_step`.
 """
@@ -43,8 +43,10 @@ def _jacobian(flow: AbstractFlow, y: PyTree, t: Array, args: PyTree) -> Array:
     def column(tangent):
         return jax.jvp(lambda z: ravel_pytree(flow.drift(t, unravel(z), args))[0], (flat,), (tangent,))[1]
 
-    basis = jnp.eye(flat.size, dtype=flat.dtype)
-    return jax.lax.map(column, basis, batch_size=min(_TANGENT_BATCH, flat.size)).T
+    batch = min(_TANGENT_BATCH, flat.size)
+    padded = -(-flat.size // batch) * batch  # zero tangents pad the last batch: one compiled batch body
+    basis = jnp.eye(padded, flat.size, dtype=flat.dtype)
+    return jax.lax.map(column, basis, batch_size=batch)[: flat.size].T
 
 
 def _check_flow(flow) -> AbstractFlow:
@@ -82,14 +84,17 @@ def max_stable_step(flow: AbstractFlow, y: PyTree, t: float = 0.0, args: PyTree 
     return _stable_step(drift_jacobian(flow, y, t, args))
 
 
-def warn_if_step_unstable(flow: AbstractFlow, y0: PyTree, step: float, t0: float, args: PyTree, setting: str) -> None:
-    """Before a run of the explicit scheme $y \\leftarrow y + h\\,v(t, y)$ with $h$ = `step`: a
-    `RuntimeWarning` naming `setting` (the argument that sets $h$) when $h$ exceeds
-    `max_stable_step` at the initial state `y0` (already checked). Skipped for states of more than
-    `STEP_CHECK_MAX_ENTRIES` entries (the dense Jacobian would cost more than it tells) and for
-    flows without a forward-mode derivative."""
+def warn_if_step_unstable(
+    flow: AbstractFlow, y0: PyTree, step: float, steps: int, t0: float, args: PyTree, setting: str
+) -> None:
+    """Before a run of `steps` steps of the explicit scheme $y \\leftarrow y + h\\,v(t, y)$ with
+    $h$ = `step`: a `RuntimeWarning` naming `setting` (the argument that sets $h$) when $h$ exceeds
+    `max_stable_step` at the initial state `y0` (already checked). Only where it is cheap next to
+    the run: the Jacobian takes one forward-mode drift derivative per state entry, so it is formed
+    for states of at most `STEP_CHECK_MAX_ENTRIES` entries and no more entries than the run has
+    steps, and for flows with a forward-mode derivative."""
     size = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(y0))
-    if size > STEP_CHECK_MAX_ENTRIES or not flow.forward_differentiable:
+    if size > min(STEP_CHECK_MAX_ENTRIES, steps) or not flow.forward_differentiable:
         return
     dtype = jax.tree_util.tree_leaves(y0)[0].dtype
     limit = _stable_step(_jacobian(flow, y0, jnp.asarray(t0, dtype), args))

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_choice, check_points, check_positive, check_positive_int
-from ..core.convergence import nan_unless_converged
+from ..core.convergence import nan_unless_converged, shown
 
 COSTS = ("sqeuclidean", "euclidean")
 
@@ -51,9 +51,8 @@ class SinkhornNotConvergedError(RuntimeError):
 def not_converged_message(owner: str, threshold, max_iterations: int, *, recorded: str = "") -> str:
     """What an unconverged Sinkhorn solve says: who ran it, what became of the value (`recorded`)
     and the settings that would fix it."""
-    shown = f"{float(threshold):g}" if isinstance(threshold, (int, float)) else "its value"
     return (
-        f"{owner}: Sinkhorn did not converge (marginals not met to `threshold` = {shown} within "
+        f"{owner}: Sinkhorn did not converge (marginals not met to `threshold` = {shown(threshold)} within "
         f"`max_iterations` = {max_iterations}){recorded}. Raise `max_iterations`, or a larger `threshold` or `epsilon`."
     )
 
