@@ -1,6 +1,7 @@
 """Analyses after (or around) a run: convergence rates and the energy-dissipation identity along a
 trajectory, optimization landscapes from many starts and Hessian spectra, the linear stability
-of gradient descent, two-sample tests, and W₁ bounds for sign-pattern mixtures.
+of gradient descent (`drift_jacobian`, `max_stable_step`, from `flows.core.stability`, which
+`simulate` also uses before a run), two-sample tests, and W₁ bounds for sign-pattern mixtures.
 
 Every analysis that reports several numbers returns one frozen dataclass with documented fields:
 `RateFit`, `DissipationCheck`, `PermutationTestResult`, `ClassifierTestResult`,

@@ -57,7 +57,8 @@ class PointCloudSpread(eqx.Module):
     def of_saves(self, ys: np.ndarray) -> np.ndarray:
         """$s$ at every saved state of `ys` (T, N, d), in NumPy (float64; inf for overflowing states)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.max(np.linalg.norm(np.asarray(ys, np.float64) - np.asarray(self.centre, np.float64), axis=-1), axis=-1)
+            offsets = np.asarray(ys, np.float64) - np.asarray(self.centre, np.float64)
+            return np.max(np.linalg.norm(offsets, axis=-1), axis=-1)
 
 
 class SpreadBound(eqx.Module):
@@ -90,7 +91,9 @@ def check_divergence_scale(value) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(float(value)) \
             or float(value) <= 1.0:
-        raise ValueError(f"`divergence_scale` must be a finite number > 1, or None to turn the spread check off; got {value!r}.")
+        raise ValueError(
+            f"`divergence_scale` must be a finite number > 1, or None to turn the spread check off; got {value!r}."
+        )
     return float(value)
 
 

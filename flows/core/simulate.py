@@ -295,6 +295,7 @@ def _ode_trajectory(run: _Run, plan: _ODEPlan) -> Trajectory:
 
 
 _DIVERGED = "diverged"  # an ODE chunk's failure when its saves, not the solver, show the divergence
+_NAN_DIAGNOSTIC = "the diagnostic {!r} became NaN or inf (the state is finite there)"
 _INNER_SOLVERS = (" If a warning above says an inner solver (conjugate gradient, Sinkhorn) did not converge, "
                   "change the setting it names.")
 
@@ -325,7 +326,7 @@ def _first_bad_save(run: _Run, ys: PyTree, diagnostics: dict) -> _BadSave | None
     diagnostic = first_bad_diagnostic({k: np.asarray(v) for k, v in diagnostics.items()})
     if diagnostic is not None:
         index, name = diagnostic
-        found.append(_BadSave(index, "diagnostic", f"the diagnostic {name!r} became NaN or inf (the state is finite there)"))
+        found.append(_BadSave(index, "diagnostic", _NAN_DIAGNOSTIC.format(name)))
     return min(found, key=lambda bad: bad.index) if found else None  # min keeps the first listed on ties
 
 
@@ -339,18 +340,22 @@ def _raise_if_ode_failed(chunked: ChunkedRun, run: _Run, plan: _ODEPlan) -> None
     ts = plan.ts
     first = len(ts) - 1 if bad is None else bad.index
     last_good = ts[first - 1] if first > 0 else run.t0
-    where = f"between t = {last_good:g}, the last good saved state, and t = {ts[first]:g}" if first > 0 else f"at t = {ts[0]:g}"
+    where = (f"between t = {last_good:g}, the last good saved state, and t = {ts[first]:g}" if first > 0
+             else f"at t = {ts[0]:g}")
     smaller = ("Try a smaller step (dt0) or an adaptive step-size controller, e.g. "
                "stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6)")
     if failed:
-        message = f"the solver stopped: {_result_message(chunked.failure)} ({where}). {smaller}; max_steps is {plan.max_steps}."
+        message = (f"the solver stopped: {_result_message(chunked.failure)} ({where}). {smaller}; "
+                   f"max_steps is {plan.max_steps}.")
     elif bad.kind == "state":
         message = f"{bad.what} ({where}). {smaller}; max_steps is {plan.max_steps}.{_INNER_SOLVERS}"
     elif bad.kind == "spread":
-        message = (f"{bad.what} ({where}): the run is diverging. {smaller}, or pass simulate(..., divergence_scale=...) "
-                   "a larger value (None turns this check off) if the cloud is meant to reach that far.")
+        message = (f"{bad.what} ({where}): the run is diverging. {smaller}, or pass "
+                   "simulate(..., divergence_scale=...) a larger value (None turns this check off) if the cloud "
+                   "is meant to reach that far.")
     else:
-        message = f"{bad.what} ({where}).{_INNER_SOLVERS} Otherwise the run is diverging: {smaller[0].lower()}{smaller[1:]}."
+        message = (f"{bad.what} ({where}).{_INNER_SOLVERS} Otherwise the run is diverging: "
+                   f"{smaller[0].lower()}{smaller[1:]}.")
     raise FlowDivergedError(message)
 
 
@@ -417,7 +422,8 @@ def _discrete_failure(run: _Run, plan: _DiscretePlan, lo: int, iterated) -> _Dis
     first_bad = int(iterated.carry.first_bad)
     if first_bad >= 0:  # the loop stopped there: `carry.y` is that iteration's state
         if bool(tree_all_finite(iterated.carry.y)):
-            failure = _DiscreteFailure(first_bad, "spread", run.bound.message(float(run.bound.spread(iterated.carry.y))))
+            reach = float(run.bound.spread(iterated.carry.y))
+            failure = _DiscreteFailure(first_bad, "spread", run.bound.message(reach))
         else:
             failure = _DiscreteFailure(first_bad, "state", "the state became NaN or inf")
     diagnostic = first_bad_diagnostic({k: np.asarray(v) for k, v in iterated.diagnostics.items()})
@@ -425,7 +431,7 @@ def _discrete_failure(run: _Run, plan: _DiscretePlan, lo: int, iterated) -> _Dis
         index, name = diagnostic
         iteration = int(plan.save_steps[lo + index])
         if failure is None or iteration < failure.iteration:
-            failure = _DiscreteFailure(iteration, "diagnostic", f"the diagnostic {name!r} became NaN or inf (the state is finite there)")
+            failure = _DiscreteFailure(iteration, "diagnostic", _NAN_DIAGNOSTIC.format(name))
     return failure
 
 

@@ -33,6 +33,8 @@ from .flow import AbstractFlow
 
 STEP_CHECK_MAX_ENTRIES = 1024
 """The largest state (entries) whose Jacobian `simulate` forms to check an explicit step."""
+STEP_CHECK_STEPS_PER_ENTRY = 20
+"""Steps the run must have per state entry for `simulate` to check its step (see `warn_if_step_unstable`)."""
 _TANGENT_BATCH = 64  # Jacobian columns per batch: bounds the memory of the forward-mode pass
 
 
@@ -90,11 +92,12 @@ def warn_if_step_unstable(
     """Before a run of `steps` steps of the explicit scheme $y \\leftarrow y + h\\,v(t, y)$ with
     $h$ = `step`: a `RuntimeWarning` naming `setting` (the argument that sets $h$) when $h$ exceeds
     `max_stable_step` at the initial state `y0` (already checked). Only where it is cheap next to
-    the run: the Jacobian takes one forward-mode drift derivative per state entry, so it is formed
-    for states of at most `STEP_CHECK_MAX_ENTRIES` entries and no more entries than the run has
-    steps, and for flows with a forward-mode derivative."""
+    the run: the Jacobian takes one forward-mode drift derivative (about two drift evaluations)
+    per state entry, so it is formed for states of at most `STEP_CHECK_MAX_ENTRIES` entries and at
+    most `steps / STEP_CHECK_STEPS_PER_ENTRY` (a tenth of the run's drift evaluations), and for
+    flows with a forward-mode derivative."""
     size = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(y0))
-    if size > min(STEP_CHECK_MAX_ENTRIES, steps) or not flow.forward_differentiable:
+    if size > min(STEP_CHECK_MAX_ENTRIES, steps // STEP_CHECK_STEPS_PER_ENTRY) or not flow.forward_differentiable:
         return
     dtype = jax.tree_util.tree_leaves(y0)[0].dtype
     limit = _stable_step(_jacobian(flow, y0, jnp.asarray(t0, dtype), args))

@@ -120,7 +120,9 @@ def _rounded_transport_cost(out) -> Array:
     return scaled.primal_cost + jnp.where(mass > 0, correction, 0.0)
 
 
-def entropic_w2_solve(x: Array, y: Array, epsilon: float, *, threshold: float, max_iterations: int) -> tuple[Array, Array]:
+def entropic_w2_solve(
+    x: Array, y: Array, epsilon: float, *, threshold: float, max_iterations: int
+) -> tuple[Array, Array]:
     """$W_2$ from the rounded entropic plan and whether Sinkhorn converged, without argument
     checks, traceable."""
     from ott.geometry import pointcloud
@@ -241,5 +243,7 @@ def sinkhorn_w1(
     _check_solver(threshold, max_iterations)
     dtype = jnp.result_type(x.dtype, y.dtype)
     x, y = x.astype(dtype), y.astype(dtype)
-    solved = _sinkhorn_divergence(x, y, jnp.asarray(epsilon, dtype), "euclidean", jnp.asarray(threshold, dtype), max_iterations)
+    solved = _sinkhorn_divergence(
+        x, y, jnp.asarray(epsilon, dtype), "euclidean", jnp.asarray(threshold, dtype), max_iterations
+    )
     return float(_converged_value(solved, "sinkhorn_w1", threshold, max_iterations))

@@ -86,8 +86,8 @@ class PKGF(AbstractParametricFlow):
       naming `cg_max_steps`, `cg_rtol`, `cg_atol` and the dtype, and `simulate` stops there.
 
     **Diagnostics:** `mmd2`, `energy`, `dissipation` ($\nabla F^\top(\Gamma+\lambda)^{-1}\nabla F$),
-    `dissipation_residual`, `alpha`; with `solve="dense"` also `metric_min_eigenvalue`
-    ($\lambda_{\min}(\Gamma_\theta)$).
+    `alpha`; with `solve="dense"` also `metric_min_eigenvalue` ($\lambda_{\min}(\Gamma_\theta)$);
+    `dissipation_residual` when asked for.
     """
 
     reg: Float[Array, ""]

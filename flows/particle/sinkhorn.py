@@ -35,8 +35,8 @@ class SinkhornFlow(AbstractSampleTargetFlow, AbstractGradientFlow):
     - `max_iterations`: the most Sinkhorn iterations per evaluation (default 2000); an
       unconverged evaluation is NaN (with a warning naming both settings).
 
-    **Diagnostics:** `sinkhorn_divergence` ($S_\varepsilon$), `energy`, `dissipation`,
-    `dissipation_residual`.
+    **Diagnostics:** `sinkhorn_divergence` ($S_\varepsilon$), `energy`, `dissipation`;
+    `dissipation_residual` when asked for.
     """
 
     target: Float[Array, "m d"]

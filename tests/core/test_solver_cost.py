@@ -55,16 +55,13 @@ class CountingFlow(flows.AbstractFlow):
 )
 def test_drift_evaluations_equal_an_exact_count(solver, controller, dt0):
     """The stat equals the number of times the drift really ran (counted by a host callback).
-    Before a plain gradient-descent run `simulate` checks the step against the drift's Jacobian
-    at y0 (`flows.analysis.max_stable_step`); that pass's evaluations are counted apart."""
+    (The step check before a gradient-descent run, which evaluates the drift's Jacobian, is
+    skipped here: 16 state entries against 20 steps; `flows.core.stability.warn_if_step_unstable`.)"""
     flow, x0 = small_mmd_flow()
     counter = [0]
-    if isinstance(solver, flows.GradientDescent):
-        flows.analysis.max_stable_step(CountingFlow(flow, counter), x0)
-    checks, counter[0] = counter[0], 0
     traj = flows.simulate(CountingFlow(flow, counter), x0, t1=5.0, ts=np.linspace(0, 5, 5), solver=solver,
                           stepsize_controller=controller, dt0=dt0, diagnostics={})
-    assert traj.stats["num_drift_evaluations"] == counter[0] - checks > 0
+    assert traj.stats["num_drift_evaluations"] == counter[0] > 0
     assert traj.stats["num_drift_evaluations"] == flows.drift_evaluations(solver, traj.stats["num_steps"])
     if isinstance(solver, diffrax.Tsit5):
         # a first step that is too large is rejected, and diffrax re-evaluates f(t0) (not counted)
