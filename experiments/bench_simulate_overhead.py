@@ -1,4 +1,5 @@
-"""How much `simulate` costs over a plain `lax.scan` Euler loop on a small problem (issue 3).
+"""How much `simulate` costs over a plain `lax.scan` Euler loop on a small problem (issue 3), and what its
+in-loop diagnostics cost at large N (issue 16).
 
 Small flows are where a solver library's bookkeeping shows (a known diffrax pitfall: the
 checkpointed while-loop and save machinery per step). One problem, four ways, the same drift
@@ -10,9 +11,24 @@ checkpointed while-loop and save machinery per step). One problem, four ways, th
 4. `flows.simulate(flow, x0, solver=flows.GradientDescent(step=h), ...)` (the lax.scan engine).
 
 Median wall time of 5 calls after a warm-up call (compilation excluded), as ratios to (1).
+
+Second part (issue 16): what recording the diagnostics costs at large N. `simulate` evaluates the
+diagnostic set once per saved time at the saved state, inside the compiled loop, so a saved time
+costs one evaluation of the set. `MMDFlow` (Gaussian kernel, N = M, d = 2, float32, blocked exact
+sums), in the same run:
+
+- one drift evaluation (the peer);
+- the former default set (`mmd2`, `energy`, `dissipation`, `dissipation_residual`, each its own
+  kernel sums);
+- the flow's default set now (`flow.diagnostics()`: `mmd2` and `energy` from one set of kernel
+  sums with the target's self-term computed once, `dissipation`; the residual, a forward-mode
+  derivative of the energy, only when asked for).
+
+Each is one compiled call, timed `--diag-repeats` times with the cases interleaved and the fastest
+call counting (the machine may be shared), reported in drift evaluations.
 Writes experiments/results/bench_simulate_overhead.json.
 
-    python experiments/bench_simulate_overhead.py [--steps 2000] [--n 100]
+    python experiments/bench_simulate_overhead.py [--steps 2000] [--n 100] [--diag-n 10000 20000] [--diag-repeats 5]
 """
 
 from __future__ import annotations
@@ -25,6 +41,7 @@ import time
 from pathlib import Path
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -43,10 +60,44 @@ def timed(fn, calls: int = 5) -> float:
     return statistics.median(times)
 
 
+def diagnostics_overhead(n: int, repeats: int) -> dict:
+    """What one saved time costs in drift evaluations, for the former and the current default
+    diagnostics of the MMD flow at N = M = `n` (module docstring)."""
+    kx, ky = jax.random.split(jax.random.PRNGKey(1))
+    x = jax.random.normal(kx, (n, 2), jnp.float32)
+    target = jax.random.normal(ky, (n, 2), jnp.float32) + 2.0
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.0))
+    former = {"mmd2": flow.mmd2, "energy": flow.energy_at, "dissipation": flow.dissipation,
+              "dissipation_residual": flow.dissipation_residual}
+    current = flow.diagnostics()
+    record = eqx.filter_jit(lambda diagnostics, y: {name: fn(0.0, y, None) for name, fn in diagnostics.items()})
+    drift = eqx.filter_jit(lambda y: flow.drift(0.0, y, None))
+    cases = {"drift (peer)": lambda: drift(x), "former default": lambda: record(former, x),
+             "current default": lambda: record(current, x)}
+    for fn in cases.values():
+        jax.block_until_ready(fn())  # compilation
+    times = {name: [] for name in cases}
+    for _ in range(repeats):  # interleaved, so a change in the machine's load hits every case alike
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    seconds = {name: min(values) for name, values in times.items()}  # the least disturbed call
+    per_save = {name: t / seconds["drift (peer)"] for name, t in seconds.items() if name != "drift (peer)"}
+    for name, t in seconds.items():
+        extra = f"  {per_save[name]:.2f} drift evaluations per saved time" if name in per_save else ""
+        print(f"N = {n:6d}  {name:16s} {t * 1e3:9.1f} ms{extra}", flush=True)
+    return {"n": n, "repeats": repeats, "seconds": seconds, "all_seconds": times,
+            "drift_evaluations_per_save": per_save, "diagnostics": {"former default": sorted(former),
+                                                                    "current default": sorted(current)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--diag-n", type=int, nargs="*", default=[10_000, 20_000])
+    parser.add_argument("--diag-repeats", type=int, default=5)
     args = parser.parse_args()
     kx, ky = jax.random.split(jax.random.PRNGKey(0))
     x0 = jax.random.normal(kx, (args.n, 2), jnp.float32)
@@ -80,10 +131,12 @@ def main() -> None:
     floor = results["lax.scan Euler loop"]
     for name, seconds in results.items():
         print(f"{name:32s} {seconds * 1e3:8.1f} ms   x{seconds / floor:.2f}")
+    overhead = [diagnostics_overhead(n, args.diag_repeats) for n in args.diag_n]
     out = ROOT / "experiments" / "results" / "bench_simulate_overhead.json"
     with flows.export.atomic_path(out) as tmp:
         tmp.write_text(json.dumps({"n": args.n, "steps": steps, "seconds": results,
-                                   "ratio_to_scan": {k: v / floor for k, v in results.items()}}, indent=1))
+                                   "ratio_to_scan": {k: v / floor for k, v in results.items()},
+                                   "diagnostics_overhead": overhead}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
 """Analyses after (or around) a run: convergence rates and the energy-dissipation identity along a
 trajectory, optimization landscapes from many starts and Hessian spectra, the linear stability
-of gradient descent, two-sample tests, and W₁ bounds for sign-pattern mixtures.
+of gradient descent (`drift_jacobian`, `max_stable_step`, from `flows.core.stability`, which
+`simulate` also uses before a run), two-sample tests, and W₁ bounds for sign-pattern mixtures.
 
 Every analysis that reports several numbers returns one frozen dataclass with documented fields:
 `RateFit`, `DissipationCheck`, `PermutationTestResult`, `ClassifierTestResult`,
 `CriticTestResult` (the tests that train a model keep it as `trained`), `W1Bounds`."""
 
+from ..core.stability import drift_jacobian, max_stable_step
 from .dissipation import DissipationCheck, dissipation_check
 from .landscape import MultiStartGradientFlow, hessian_spectra
-from .linear_stability import drift_jacobian, max_stable_step
 from .rates import RateFit, fit_rate
 from .sign_mixtures import (
     W1Bounds,

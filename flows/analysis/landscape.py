@@ -62,7 +62,7 @@ class MultiStartGradientFlow(AbstractGradientFlow):
 
     **Diagnostics:** `objective` ($F(\theta_s)$ per start, shape (B,)), `gradient_norm`
     ($\|\nabla F(\theta_s)\|$ per start), and the gradient-flow ones: `energy` ($\sum_s F$),
-    `dissipation` ($\sum_s\|\nabla F(\theta_s)\|^2$), `dissipation_residual`.
+    `dissipation` ($\sum_s\|\nabla F(\theta_s)\|^2$); `dissipation_residual` when asked for.
     """
 
     objective: Objective

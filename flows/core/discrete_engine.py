@@ -2,7 +2,8 @@
 
 Between two saved times it iterates `solver.update` in a `lax.while_loop`; at each saved time it
 records the state and the diagnostics, inside the same compiled program. It tracks the first
-iteration whose state is not finite and stops iterating from there, so a diverging run costs
+iteration whose state is not finite, or is past the run's spread bound
+(`flows.core.divergence.SpreadBound`), and stops iterating from there, so a diverging run costs
 nothing more and its blow-up time is exact.
 """
 
@@ -15,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
+from .divergence import SpreadBound
 from .flow import AbstractFlow
 from .progress import report_progress
 from .solvers import AbstractDiscreteSolver
@@ -32,7 +34,8 @@ class DiscreteProblem(eqx.Module):
     **Fields:** the `flow`, the discrete `solver`, the initial state `y0` (the first chunk starts
     from it), the start time `t0` (iteration $k$ is at $t_0 + k\\,\\text{step}$), the
     `diagnostics` (name -> function `(t, y, args)`), the flow's `args`, the noise `key` (iteration
-    $k$ draws with `fold_in(key, k)`) and `progress` (report the iteration count to the bar).
+    $k$ draws with `fold_in(key, k)`), `progress` (report the iteration count to the bar) and the
+    spread `bound` (None: only NaN and inf stop the loop).
     """
 
     flow: AbstractFlow
@@ -43,11 +46,12 @@ class DiscreteProblem(eqx.Module):
     args: PyTree
     key: Array | None
     progress: bool = eqx.field(static=True)
+    bound: SpreadBound | None = None
 
 
 class DiscreteCarry(NamedTuple):
     """The loop's state after a chunk: the iteration count, the state, the solver's state, and
-    the first iteration whose state was not finite (-1 if none)."""
+    the first iteration whose state was not finite or past the spread bound (-1 if none)."""
 
     iteration: Array
     y: PyTree
@@ -81,7 +85,8 @@ def run_discrete(problem: DiscreteProblem, save_steps: Array, carry: DiscreteCar
             i, y, state, bad = c
             step_key = None if key is None else jax.random.fold_in(key, i)
             y, state = solver.update(flow, t0 + i * solver.step.astype(t0.dtype), y, state, args, step_key)
-            bad = jnp.where(tree_all_finite(y), bad, i + 1)
+            good = tree_all_finite(y) if problem.bound is None else tree_all_finite(y) & ~problem.bound.exceeded(y)
+            bad = jnp.where(good, bad, i + 1)
             return DiscreteCarry(i + 1, y, state, bad)
 
         carry = jax.lax.while_loop(cond, body, carry)

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 import diffrax
 import equinox as eqx
 import jax
 from jaxtyping import Array, PyTree
+
+if TYPE_CHECKING:
+    from .divergence import PointCloudSpread
 
 Diagnostic = Callable[[Array, PyTree, PyTree], Array]
 """A diagnostic: a pure function `(t, y, args) -> array`, evaluated at every saved time."""
@@ -31,6 +35,10 @@ Diagnostic = Callable[[Array, PyTree, PyTree], Array]
 
 class AbstractFlow(eqx.Module):
     """A vector field $\\dot y = v(t, y)$ on a state pytree."""
+
+    forward_differentiable: ClassVar[bool] = True
+    """Whether `jax.jvp` applies to the drift (its Jacobian, `flows.analysis.max_stable_step`, and
+    `simulate`'s step check need it); False for a drift through a solver with only a custom VJP."""
 
     @abc.abstractmethod
     def drift(self, t: Array, y: PyTree, args: PyTree) -> PyTree:
@@ -49,6 +57,12 @@ class AbstractFlow(eqx.Module):
         """The direction the discrete engine steps along (the drift, unless a flow's scheme
         differs from its ODE, as noise injection does)."""
         return self.drift(t, y, args)
+
+    def spread(self) -> PointCloudSpread | None:
+        """How far a state reaches, measured against the flow's target, which `simulate` watches
+        for divergence (`flows.core.divergence`); None (the default): the flow has no such notion,
+        and only NaN or inf is caught."""
+        return None
 
     def diagnostics(self) -> dict[str, Diagnostic]:
         """The diagnostics `simulate` records by default, by name.
@@ -81,8 +95,7 @@ class AbstractGradientFlow(AbstractFlow):
         return dF_dt + self.dissipation(t, y, args)
 
     def diagnostics(self) -> dict[str, Diagnostic]:
-        return {
-            "energy": self.energy_at,
-            "dissipation": self.dissipation,
-            "dissipation_residual": self.dissipation_residual,
-        }
+        """`energy` and `dissipation`. `dissipation_residual` (a check of the drift against the
+        energy by autodiff, costing about two drift evaluations) is recorded only when asked for:
+        `diagnostics={**flow.diagnostics(), "dissipation_residual": flow.dissipation_residual}`."""
+        return {"energy": self.energy_at, "dissipation": self.dissipation}

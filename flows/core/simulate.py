@@ -7,7 +7,11 @@
 
 Either way diagnostics are computed inside the compiled loop at every saved time, the solve is
 checked for blow-up, and a run that diverged raises `FlowDivergedError` saying when, instead of
-returning a half-valid trajectory.
+returning a half-valid trajectory: a NaN or inf state, a state spread past `divergence_scale`
+times its target's scale, or a NaN or inf diagnostic (`flows.core.divergence`). Before an
+explicit scheme (plain gradient descent, or diffrax's `Euler` with a constant step) on a small
+state, a step above the linear-stability limit at the initial state is warned about
+(`flows.core.stability`).
 
 How a call is put together: the arguments are checked once into a frozen `_Run` (flow, initial
 state, solver, interval, diagnostics, args, key, progress, checkpoint) and an engine plan
@@ -36,19 +40,25 @@ from jaxtyping import ArrayLike, PyTree
 from tqdm.auto import tqdm
 
 from .checkpoint import Checkpoint, Chunk, ChunkedRun, fingerprint, run_in_chunks
-from .discrete_engine import DiscreteProblem, run_discrete
+from .discrete_engine import DiscreteProblem, run_discrete, tree_all_finite
+from .divergence import (
+    DEFAULT_DIVERGENCE_SCALE,
+    FlowDivergedError,
+    SpreadBound,
+    check_divergence_scale,
+    first_bad_diagnostic,
+    nonfinite_rows,
+    spread_bound,
+)
 from .flow import AbstractFlow, Diagnostic
 from .ode_engine import ODEProblem, run_ode
 from .progress import progress_bar
 from .sde import AbstractAdditiveNoiseFlow
 from .solver_cost import drift_evaluations
 from .solvers import AbstractDiscreteSolver, GradientDescent
+from .stability import warn_if_step_unstable
 from .time_grid import check_interval, discrete_save_steps, ode_save_times
 from .trajectory import Trajectory
-
-
-class FlowDivergedError(FloatingPointError):
-    """The state became NaN or inf during a simulation (or the solver could not go on)."""
 
 
 def _resolve_solver(solver):
@@ -116,12 +126,6 @@ def check_solver_fits(flow: AbstractFlow, y0: PyTree, solver, t0: float, t1: flo
         )
 
 
-def _nonfinite_saves(ys: PyTree) -> np.ndarray:
-    """Boolean per saved time: does the state hold a NaN or inf?"""
-    flags = [~np.isfinite(np.asarray(leaf)).reshape(leaf.shape[0], -1).all(axis=1) for leaf in jax.tree_util.tree_leaves(ys)]
-    return np.any(np.stack(flags), axis=0)
-
-
 def simulate(
     flow: AbstractFlow,
     y0: PyTree[ArrayLike],
@@ -138,6 +142,7 @@ def simulate(
     max_steps: int = 100_000,
     progress: bool | str = False,
     checkpoint: Checkpoint | None = None,
+    divergence_scale: float | None = DEFAULT_DIVERGENCE_SCALE,
 ) -> Trajectory:
     """Simulate `flow` from `y0` over [t0, t1] and return the `Trajectory` saved at `ts`.
 
@@ -162,13 +167,23 @@ def simulate(
     - `checkpoint`: `flows.Checkpoint(folder, every=K, resume=...)` to integrate in chunks of K
       saved times, write each chunk to disk atomically, and resume a killed run exactly (see
       `flows.checkpoint`); `max_steps` then applies to each chunk.
+    - `divergence_scale`: a particle cloud that reaches farther from its target's centre than
+      this many times the reference (the larger of the target's reach and the initial cloud's,
+      as $\\max_i \\|x_i - c\\|$) has diverged (default 100; None turns this check off). Flows
+      without a target scale (`flow.spread()` is None: parametric flows, your own) are checked
+      for NaN and inf only.
 
-    **Raises:** `ValueError` for bad arguments; `FlowDivergedError` if the state becomes NaN/inf
-    (or the solver fails), saying at what time.
+    **Raises:** `ValueError` for bad arguments; `FlowDivergedError`, saying at what time and what
+    to change, if the state becomes NaN/inf or spreads past `divergence_scale`, if a diagnostic
+    becomes NaN/inf, or if the solver fails. **Warns** (`RuntimeWarning`), before the run, when
+    the step of an explicit scheme (`GradientDescent(step=h)` without an optimizer, or
+    `diffrax.Euler()` with a constant `dt0`) is above `flows.analysis.max_stable_step` at `y0`
+    (where the Jacobian is cheap next to the run: `flows.core.stability.warn_if_step_unstable`).
     """
     if not isinstance(flow, AbstractFlow):
         raise ValueError(f"`flow` must be a flows flow (e.g. flows.MMDFlow), got {type(flow).__name__}.")
     t0, t1 = check_interval(t0, t1)
+    scale = check_divergence_scale(divergence_scale)
     y0, solver = flow.check_state(y0), _resolve_solver(solver)
     check_solver_fits(flow, y0, solver, t0, t1, dt0, stepsize_controller, progress)
     run = _Run(
@@ -183,12 +198,20 @@ def simulate(
         progress=bool(progress),
         label=progress if isinstance(progress, str) else type(solver).__name__,
         checkpoint=checkpoint,
+        bound=spread_bound(flow.spread(), y0, scale),
     )
     started = time.perf_counter()
     if isinstance(run.solver, AbstractDiscreteSolver):
-        trajectory = _discrete_trajectory(run, _DiscretePlan.checked(run, ts))
+        plan = _DiscretePlan.checked(run, ts)
+        if isinstance(run.solver, GradientDescent) and run.solver.optimizer is None:
+            warn_if_step_unstable(flow, run.y0, float(run.solver.step), int(plan.save_steps[-1]), t0, args, "step")
+        trajectory = _discrete_trajectory(run, plan)
     else:
-        trajectory = _ode_trajectory(run, _ODEPlan.checked(run, ts, dt0, stepsize_controller, max_steps))
+        plan = _ODEPlan.checked(run, ts, dt0, stepsize_controller, max_steps)
+        if isinstance(run.solver, diffrax.Euler) and isinstance(plan.controller, diffrax.ConstantStepSize):
+            steps = math.ceil((t1 - t0) / float(plan.dt0) - 1e-9)
+            warn_if_step_unstable(flow, run.y0, float(plan.dt0), steps, t0, args, "dt0")
+        trajectory = _ode_trajectory(run, plan)
     trajectory.metadata["wall_time_s"] = time.perf_counter() - started
     return trajectory
 
@@ -208,6 +231,7 @@ class _Run:
     progress: bool
     label: str
     checkpoint: Checkpoint | None
+    bound: SpreadBound | None
 
     def as_time(self, value) -> jax.Array:
         """`value` as a device array in the state's dtype (the dtype the solve's clock runs in)."""
@@ -306,6 +330,8 @@ def _ode_trajectory(run: _Run, plan: _ODEPlan) -> Trajectory:
     def chunk(lo: int, hi: int, carry) -> Chunk:
         solved = solve(lo, hi, carry)
         failure = None if solved.result == diffrax.RESULTS.successful else solved.result
+        if failure is None and _first_bad_save(run, solved.ys, solved.diagnostics) is not None:
+            failure = _DIVERGED  # found on the host: the later chunks are not run
         return Chunk(solved.ys, solved.diagnostics, solved.stats, solved.carry, failure)
 
     fprint = run.fingerprint(
@@ -325,22 +351,69 @@ def _ode_trajectory(run: _Run, plan: _ODEPlan) -> Trajectory:
                       metadata=metadata)
 
 
+_DIVERGED = "diverged"  # an ODE chunk's failure when its saves, not the solver, show the divergence
+_NAN_DIAGNOSTIC = "the diagnostic {!r} became NaN or inf (the state is finite there)"
+_INNER_SOLVERS = (" If a warning above says an inner solver (conjugate gradient, Sinkhorn) did not converge, "
+                  "change the setting it names.")
+
+
+@dataclasses.dataclass(frozen=True)
+class _BadSave:
+    """The first saved time at which a run shows divergence: its `index`, the `kind` ("state":
+    NaN or inf, "spread": past the bound, "diagnostic": NaN or inf) and a description."""
+
+    index: int
+    kind: str
+    what: str
+
+
+def _first_bad_save(run: _Run, ys: PyTree, diagnostics: dict) -> _BadSave | None:
+    """The first saved time whose state is NaN/inf or past the spread bound, or one of whose
+    diagnostics is NaN/inf (in that order of precedence at one saved time), or None."""
+    found = []
+    bad_state = nonfinite_rows(ys)
+    if bad_state.any():
+        found.append(_BadSave(int(np.argmax(bad_state)), "state", "the state became NaN or inf"))
+    if run.bound is not None:
+        spread = run.bound.spread.of_saves(ys)
+        past = ~(spread <= float(run.bound.bound)) & ~bad_state
+        if past.any():
+            index = int(np.argmax(past))
+            found.append(_BadSave(index, "spread", run.bound.message(spread[index])))
+    diagnostic = first_bad_diagnostic({k: np.asarray(v) for k, v in diagnostics.items()})
+    if diagnostic is not None:
+        index, name = diagnostic
+        found.append(_BadSave(index, "diagnostic", _NAN_DIAGNOSTIC.format(name)))
+    return min(found, key=lambda bad: bad.index) if found else None  # min keeps the first listed on ties
+
+
 def _raise_if_ode_failed(chunked: ChunkedRun, run: _Run, plan: _ODEPlan) -> None:
-    """`FlowDivergedError` if the solver stopped or a saved state is not finite, naming the two
-    saved times that bracket the failure."""
-    bad = _nonfinite_saves(chunked.ys)
-    failed = chunked.failure is not None
-    if not (failed or bad.any()):
+    """`FlowDivergedError` if the solver stopped or a saved time shows divergence, naming the two
+    saved times that bracket the failure and what to change."""
+    failed = chunked.failure is not None and not (isinstance(chunked.failure, str) and chunked.failure == _DIVERGED)
+    bad = _first_bad_save(run, chunked.ys, chunked.diagnostics)
+    if not (failed or bad is not None):
         return
     ts = plan.ts
-    first = int(np.argmax(bad)) if bad.any() else len(ts) - 1
+    first = len(ts) - 1 if bad is None else bad.index
     last_good = ts[first - 1] if first > 0 else run.t0
-    cause = f"the solver stopped: {_result_message(chunked.failure)}" if failed else "the state became NaN or inf"
-    raise FlowDivergedError(
-        f"{cause} (between t = {last_good:g}, the last finite saved state, and t = {ts[first]:g}). "
-        "Try a smaller step (dt0) or an adaptive step-size controller, e.g. "
-        f"stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6); max_steps is {plan.max_steps}."
-    )
+    where = (f"between t = {last_good:g}, the last good saved state, and t = {ts[first]:g}" if first > 0
+             else f"at t = {ts[0]:g}")
+    smaller = ("Try a smaller step (dt0) or an adaptive step-size controller, e.g. "
+               "stepsize_controller=diffrax.PIDController(rtol=1e-4, atol=1e-6)")
+    if failed:
+        message = (f"the solver stopped: {_result_message(chunked.failure)} ({where}). {smaller}; "
+                   f"max_steps is {plan.max_steps}.")
+    elif bad.kind == "state":
+        message = f"{bad.what} ({where}). {smaller}; max_steps is {plan.max_steps}.{_INNER_SOLVERS}"
+    elif bad.kind == "spread":
+        message = (f"{bad.what} ({where}): the run is diverging. {smaller}, or pass "
+                   "simulate(..., divergence_scale=...) a larger value (None turns this check off) if the cloud "
+                   "is meant to reach that far.")
+    else:
+        message = (f"{bad.what} ({where}).{_INNER_SOLVERS} Otherwise the run is diverging: "
+                   f"{smaller[0].lower()}{smaller[1:]}.")
+    raise FlowDivergedError(message)
 
 
 def _result_message(result) -> str:
@@ -363,7 +436,7 @@ def _discrete_trajectory(run: _Run, plan: _DiscretePlan) -> Trajectory:
     """Iterate `run`'s discrete solver, chunk by chunk; raise `FlowDivergedError` on blow-up."""
     problem = DiscreteProblem(
         flow=run.flow, solver=run.solver, y0=run.y0, t0=run.as_time(run.t0), diagnostics=run.diagnostics,
-        args=run.args, key=run.key, progress=run.progress,
+        args=run.args, key=run.key, progress=run.progress, bound=run.bound,
     )
     save_steps, n_saves = jnp.asarray(plan.save_steps, dtype=jnp.int32), len(plan.save_steps)
 
@@ -372,8 +445,7 @@ def _discrete_trajectory(run: _Run, plan: _DiscretePlan) -> Trajectory:
 
     def chunk(lo: int, hi: int, carry) -> Chunk:
         iterated = iterate(lo, hi, carry)
-        first_bad = int(iterated.carry.first_bad)
-        return Chunk(iterated.ys, iterated.diagnostics, {}, iterated.carry, None if first_bad < 0 else first_bad)
+        return Chunk(iterated.ys, iterated.diagnostics, {}, iterated.carry, _discrete_failure(run, plan, lo, iterated))
 
     fprint = run.fingerprint("discrete", run.flow, run.solver, run.y0, run.args, run.key, plan.save_steps)
     shapes = None if run.checkpoint is None else _chunk_shapes(iterate, run.checkpoint.every, n_saves)
@@ -382,13 +454,53 @@ def _discrete_trajectory(run: _Run, plan: _DiscretePlan) -> Trajectory:
         chunked = run_in_chunks(chunk, n_saves, run.checkpoint, fprint, shapes)
     step = float(run.solver.step)
     if chunked.failure is not None:
-        raise FlowDivergedError(
-            f"the state became NaN or inf at iteration {chunked.failure} (t = {run.t0 + chunked.failure * step:g}). "
-            f"The step size {step:g} is too large for this flow: try a smaller `step`, or an adaptive diffrax "
-            "solver (diffrax.Tsit5() with diffrax.PIDController) for the continuous flow."
-        )
+        _raise_discrete_divergence(run, chunked.failure, step)
     return Trajectory(
         ts=run.t0 + plan.save_steps * step, ys=chunked.ys, diagnostics=chunked.diagnostics,
         stats=_with_drift_evaluations({"num_steps": total}, run.solver), result="successful",
         metadata=run.metadata(engine="discrete", step=step),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _DiscreteFailure:
+    """Where a discrete run diverged: the `iteration` and what showed it (`kind` and `what` as in
+    `_BadSave`)."""
+
+    iteration: int
+    kind: str
+    what: str
+
+
+def _discrete_failure(run: _Run, plan: _DiscretePlan, lo: int, iterated) -> _DiscreteFailure | None:
+    """The chunk's first divergence: the loop's (a NaN/inf state, or one past the spread bound,
+    at `carry.first_bad`) or a NaN/inf diagnostic at an earlier saved iteration."""
+    failure = None
+    first_bad = int(iterated.carry.first_bad)
+    if first_bad >= 0:  # the loop stopped there: `carry.y` is that iteration's state
+        if bool(tree_all_finite(iterated.carry.y)):
+            reach = float(run.bound.spread(iterated.carry.y))
+            failure = _DiscreteFailure(first_bad, "spread", run.bound.message(reach))
+        else:
+            failure = _DiscreteFailure(first_bad, "state", "the state became NaN or inf")
+    diagnostic = first_bad_diagnostic({k: np.asarray(v) for k, v in iterated.diagnostics.items()})
+    if diagnostic is not None:
+        index, name = diagnostic
+        iteration = int(plan.save_steps[lo + index])
+        if failure is None or iteration < failure.iteration:
+            failure = _DiscreteFailure(iteration, "diagnostic", _NAN_DIAGNOSTIC.format(name))
+    return failure
+
+
+def _raise_discrete_divergence(run: _Run, failure: _DiscreteFailure, step: float) -> None:
+    where = f"at iteration {failure.iteration} (t = {run.t0 + failure.iteration * step:g})"
+    smaller = (f"The step size {step:g} is too large for this flow: try a smaller `step`, or an adaptive diffrax "
+               "solver (diffrax.Tsit5() with diffrax.PIDController) for the continuous flow.")
+    if failure.kind == "state":
+        message = f"{failure.what} {where}. {smaller}{_INNER_SOLVERS}"
+    elif failure.kind == "spread":
+        message = (f"{failure.what} {where}: the run is diverging. {smaller} If the cloud is meant to reach that far, "
+                   "pass simulate(..., divergence_scale=...) a larger value (None turns this check off).")
+    else:
+        message = f"{failure.what} {where}.{_INNER_SOLVERS} Otherwise the run is diverging. {smaller}"
+    raise FlowDivergedError(message)

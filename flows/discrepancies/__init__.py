@@ -13,9 +13,10 @@ from .gaussian import (
 from .ksd import ksd2
 from .mmd import energy_distance, mmd2, witness, witness_grad
 from .sliced import sliced_wasserstein2, wasserstein2_1d
-from .transport import entropic_w2, sinkhorn_divergence, sinkhorn_w1
+from .transport import SinkhornNotConvergedError, entropic_w2, sinkhorn_divergence, sinkhorn_w1, w2_tolerance
 
 __all__ = [
+    "SinkhornNotConvergedError",
     "energy_distance",
     "entropic_w2",
     "gaussian_kernel_expectation",
@@ -28,6 +29,7 @@ __all__ = [
     "sinkhorn_divergence",
     "sinkhorn_w1",
     "sliced_wasserstein2",
+    "w2_tolerance",
     "wasserstein2_1d",
     "witness",
     "witness_grad",

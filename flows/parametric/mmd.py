@@ -21,7 +21,8 @@ class ParametricMMDFlow(AbstractParametricFlow):
     population mode), `kernel`, `latents`, `fresh_latents`, `backend` (see
     `AbstractParametricFlow`).
 
-    **Diagnostics:** `mmd2`, `energy`, `dissipation` ($\|\nabla F\|^2$), `dissipation_residual`.
+    **Diagnostics:** `mmd2`, `energy`, `dissipation` ($\|\nabla F\|^2$); `dissipation_residual` when
+    asked for.
     """
 
     def velocity(self, params, latents=None):

@@ -51,12 +51,12 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
-from .._checks import check_choice, check_positive
+from .._checks import check_choice, check_positive, check_positive_int
+from ..core.convergence import conjugate_gradient
 from ..core.flow import Diagnostic
 from ..kernels.backends import Backend
 from ..kernels.base import AbstractKernel
@@ -79,19 +79,22 @@ class PKGF(AbstractParametricFlow):
     - `penalty`: `"parameter"` (the PKGF) or `"x"` (x-space penalized critic; sample mode,
       `solve` `"dense"` or `"cg"`).
     - `cg_rtol`, `cg_atol`, `cg_max_steps`: conjugate-gradient tolerances and step cap (default
-      10 × the system size); an unconverged solve returns its last iterate, and a state that
-      turns NaN is reported by `simulate` as `FlowDivergedError`.
+      10 × the system size), on lineax's entrywise rule for the scaled system
+      (`flows.core.convergence.conjugate_gradient`). Defaults: 1e-8 and 1e-12 in float64; in
+      float32, where that rule cannot be met, $\|r\|_\infty \le 10^{-5}\|b\|_\infty$ relative to
+      the largest entry. A solve that stops unconverged makes the velocity NaN with a warning
+      naming `cg_max_steps`, `cg_rtol`, `cg_atol` and the dtype, and `simulate` stops there.
 
     **Diagnostics:** `mmd2`, `energy`, `dissipation` ($\nabla F^\top(\Gamma+\lambda)^{-1}\nabla F$),
-    `dissipation_residual`, `alpha`; with `solve="dense"` also `metric_min_eigenvalue`
-    ($\lambda_{\min}(\Gamma_\theta)$).
+    `alpha`; with `solve="dense"` also `metric_min_eigenvalue` ($\lambda_{\min}(\Gamma_\theta)$);
+    `dissipation_residual` when asked for.
     """
 
     reg: Float[Array, ""]
     solve: str = eqx.field(static=True)
     penalty: str = eqx.field(static=True)
-    cg_rtol: float = eqx.field(static=True)
-    cg_atol: float = eqx.field(static=True)
+    cg_rtol: float | None = eqx.field(static=True)
+    cg_atol: float | None = eqx.field(static=True)
     cg_max_steps: int | None = eqx.field(static=True)
 
     def __init__(
@@ -105,8 +108,8 @@ class PKGF(AbstractParametricFlow):
         penalty: str = "parameter",
         latents: Float[ArrayLike, "m k"] | None = None,
         fresh_latents: int | None = None,
-        cg_rtol: float = 1e-8,
-        cg_atol: float = 1e-12,
+        cg_rtol: float | None = None,
+        cg_atol: float | None = None,
         cg_max_steps: int | None = None,
         backend: Backend = "auto",
     ):
@@ -118,32 +121,31 @@ class PKGF(AbstractParametricFlow):
             self.objective.check_sampled("use `solve` 'dense' or 'cg' with `penalty` 'parameter'")
         if penalty == "x" and solve == "pushthrough":
             raise ValueError("`solve` must be 'dense' or 'cg' with `penalty='x'` (its system is already (md, md)).")
-        check_positive("cg_rtol", cg_rtol)
-        check_positive("cg_atol", cg_atol)
+        for name, value in (("cg_rtol", cg_rtol), ("cg_atol", cg_atol)):
+            if value is not None:
+                check_positive(name, value)
+        if cg_max_steps is not None:
+            check_positive_int("cg_max_steps", cg_max_steps)
         self.reg = jnp.asarray(reg)
         self.solve, self.penalty = solve, penalty
-        self.cg_rtol, self.cg_atol, self.cg_max_steps = float(cg_rtol), float(cg_atol), cg_max_steps
+        self.cg_rtol = None if cg_rtol is None else float(cg_rtol)
+        self.cg_atol = None if cg_atol is None else float(cg_atol)
+        self.cg_max_steps = cg_max_steps
 
     def _cg(self, matvec, rhs: PyTree, shift: Array) -> PyTree:
-        r"""Solve `matvec(v) + shift * v = rhs` (matvec positive semi-definite) with `lineax.CG`.
-
-        The system is scaled by $s/\text{shift}$, $s = \max(1, 10^3\,\varepsilon\, n)$, so its Rayleigh
-        quotients are at least $s$ and lineax's breakdown test (it stops when
-        $p^\top Ap \le 100\,\varepsilon\, n\, r^\top r$) cannot fire on this positive definite system, even in
-        float32 with $10^4$ parameters.
-        `cg_rtol`, `cg_atol` apply to the scaled system."""
-        leaves = jax.tree_util.tree_leaves(rhs)
-        size = sum(leaf.size for leaf in leaves)
-        floor = max(1.0, 1e3 * float(jnp.finfo(leaves[0].dtype).eps) * size)
-        scale = floor / shift
-        structure = jax.eval_shape(lambda: rhs)
-        operator = lx.FunctionLinearOperator(
-            lambda v: optax.tree_utils.tree_add_scale(optax.tree_utils.tree_scale(scale, matvec(v)), floor, v),
-            structure,
-            tags=(lx.symmetric_tag, lx.positive_semidefinite_tag),
+        """Solve `matvec(v) + shift * v = rhs` (matvec positive semi-definite) by conjugate gradient
+        with the flow's tolerances (see `cg_rtol`); NaN, with a warning, if it does not converge."""
+        dtype = jax.tree_util.tree_leaves(rhs)[0].dtype
+        defaults = self.cg_rtol is None and self.cg_atol is None and dtype != jnp.float64
+        rtol = (1e-5 if defaults else 1e-8) if self.cg_rtol is None else self.cg_rtol
+        atol = (0.0 if defaults else 1e-12) if self.cg_atol is None else self.cg_atol
+        message = (
+            f"PKGF: conjugate gradient did not converge within `cg_max_steps` = {self.cg_max_steps} "
+            f"(None: 10 x the system size) to `cg_rtol` = {rtol:g}, `cg_atol` = {atol:g} in {dtype}; the velocity "
+            "is NaN. Raise `cg_max_steps`, loosen `cg_rtol` / `cg_atol`, or run in float64."
         )
-        solver = lx.CG(rtol=self.cg_rtol, atol=self.cg_atol, max_steps=self.cg_max_steps)
-        return lx.linear_solve(operator, optax.tree_utils.tree_scale(scale, rhs), solver, throw=False).value
+        return conjugate_gradient(matvec, rhs, shift, rtol=rtol, atol=atol, max_steps=self.cg_max_steps,
+                                  message=message, normwise=defaults)
 
     def _parameter_direction(self, lin: Linearization, params: PyTree) -> PyTree:
         """$(\\Gamma + \\lambda)^{-1}\\nabla F$ by the chosen solve."""

@@ -14,7 +14,9 @@ AbstractParticleFlow                 check_state: an (N, d) array with the targe
 ```
 
 The gradient flows among them also derive from `AbstractGradientFlow` (energy, dissipation), the
-SDEs from `AbstractAdditiveNoiseFlow`. The abstract classes declare their fields with
+SDEs from `AbstractAdditiveNoiseFlow`. Every particle flow measures how far its cloud reaches
+against its target (`spread`: $\max_i\|x_i - c\|$ about the target's mean $c$, the target's own
+reach as the reference), which `simulate` watches for divergence. The abstract classes declare their fields with
 `eqx.AbstractVar`; every concrete flow is final, with its own fields and `__init__`, whose
 arguments go through the checks below.
 """
@@ -24,17 +26,23 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import check_points
+from ..core.divergence import PointCloudSpread
 from ..core.flow import AbstractFlow
 from ..discrepancies.ksd import ksd2
 from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
 from ..kernels.backends import AbstractSumBackend
 from ..kernels.base import AbstractKernel
 from ..kernels.radial import AbstractRadialKernel
+from ..kernels.sums import kernel_sum
 from ..targets import AbstractTarget
+
+SPREAD_SAMPLES = 4096
+"""Target samples that fix a density target's centre and reach, for `simulate`'s divergence check."""
 
 
 def check_sample_target(target) -> Float[Array, "m d"]:
@@ -95,6 +103,10 @@ class AbstractSampleTargetFlow(AbstractParticleFlow):
         """The target samples in the particles' dtype."""
         return self.target.astype(y.dtype)
 
+    def spread(self) -> PointCloudSpread:
+        """The spread about the target samples' mean, their own as the reference."""
+        return PointCloudSpread.about(self.target)
+
 
 class AbstractDensityTargetFlow(AbstractParticleFlow):
     """A particle flow toward a density $\\pi$ known through its score $s = \\nabla\\log\\pi$."""
@@ -108,6 +120,11 @@ class AbstractDensityTargetFlow(AbstractParticleFlow):
     def score(self, y: Array) -> Array:
         """$s(x_i) = \\nabla\\log\\pi(x_i)$ at the particles, in their dtype."""
         return self.target.score(y).astype(y.dtype)
+
+    def spread(self) -> PointCloudSpread:
+        """The spread about the mean of `SPREAD_SAMPLES` target samples (drawn with
+        `jax.random.PRNGKey(0)`), theirs as the reference."""
+        return PointCloudSpread.about(self.target.sample(jax.random.PRNGKey(0), SPREAD_SAMPLES))
 
     def mean_log_prob(self, t, y, args):
         """$\\frac1N\\sum_i \\log\\pi(x_i)$."""
@@ -137,6 +154,35 @@ class AbstractWitnessFlow(AbstractSampleTargetFlow, AbstractKernelFlow):
     def mmd2(self, t, y, args):
         """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
         return mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
+
+    def recorded_mmd2(self, factor: float = 1.0) -> RecordedMMD2:
+        """`factor` × MMD² as an in-loop diagnostic with the target's self-term computed now, once
+        (the flows' default `mmd2` and, with factor ½, `energy`: the two share their kernel sums)."""
+        target = self.target
+        self_term = jnp.sum(kernel_sum(self.kernel, target, target, backend=self.backend)) / target.shape[0] ** 2
+        return RecordedMMD2(self, self_term, factor)
+
+
+class RecordedMMD2(eqx.Module):
+    r"""In-loop diagnostic: `factor` × MMD² between the particles and a witness flow's target,
+    $\frac1{N^2}\sum_{i,l} k(x_i, x_l) - \frac2{NM}\sum_{i,j} k(x_i, y_j) + C$ with the target's
+    self-term $C = \frac1{M^2}\sum_{j,j'} k(y_j, y_{j'})$ computed when the diagnostic is made: a third
+    of MMD²'s kernel sums (M² of N² + NM + M²) not repeated at every saved time.
+
+    **Fields:** the `flow`, `self_term` ($C$), `factor`.
+    """
+
+    flow: AbstractWitnessFlow
+    self_term: Array
+    factor: float = eqx.field(static=True)
+
+    def __call__(self, t, y, args):
+        flow = self.flow
+        target = flow.target_like(y)
+        n, m = y.shape[0], target.shape[0]
+        particles = jnp.sum(kernel_sum(flow.kernel, y, y, backend=flow.backend)) / (n * n)
+        cross = jnp.sum(kernel_sum(flow.kernel, y, target, backend=flow.backend)) / (n * m)
+        return self.factor * (particles - 2 * cross + self.self_term.astype(y.dtype))
 
 
 class AbstractSteinFlow(AbstractDensityTargetFlow, AbstractKernelFlow):

@@ -42,7 +42,8 @@ class KSDFlow(AbstractSteinFlow, AbstractGradientFlow):
     - `backend`: how the kernel sums of KSD² (and so of its gradient, the drift) are computed
       (`flows.kernels.resolve_backend`; default `"auto"`, exact; not `"sliced"`).
 
-    **Diagnostics:** `ksd2`, `energy` ($\frac12$ KSD²), `dissipation`, `dissipation_residual`.
+    **Diagnostics:** `ksd2`, `energy` ($\frac12$ KSD²), `dissipation`; `dissipation_residual` when
+    asked for.
     """
 
     target: AbstractTarget

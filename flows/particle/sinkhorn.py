@@ -8,6 +8,8 @@ $W_2^2$ ($\varepsilon \to 0$) and an MMD with kernel $-\|x - y\|^2$ ($\varepsilo
 positive and convex in each argument, so its flow does not stall the way an MMD flow can. Values
 and gradients come from ott-jax (`flows.discrepancies.sinkhorn_divergence`: Sinkhorn iterations,
 gradients by implicit differentiation); particles move by $\dot x_i = -N\,\partial S_\varepsilon/\partial x_i$.
+A Sinkhorn solve that stops at `max_iterations` unconverged makes the drift and the energy NaN,
+with a warning naming `threshold` and `max_iterations`, so `simulate` stops there.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_positive, check_positive_int
+from ..core.convergence import nan_unless_converged
 from ..core.flow import AbstractGradientFlow, Diagnostic
-from ..discrepancies.transport import sinkhorn_divergence_unchecked
+from ..discrepancies.transport import NAN, not_converged_message, sinkhorn_divergence_solve
 from .base import AbstractSampleTargetFlow, check_sample_target
 
 
@@ -29,16 +32,18 @@ class SinkhornFlow(AbstractSampleTargetFlow, AbstractGradientFlow):
     - `target`: target samples, shape (M, d).
     - `epsilon`: the entropic regularization $\varepsilon > 0$ (in units of squared distance).
     - `threshold`: Sinkhorn's stopping tolerance on the marginals (default 1e-6).
-    - `max_iterations`: the most Sinkhorn iterations per evaluation (default 2000).
+    - `max_iterations`: the most Sinkhorn iterations per evaluation (default 2000); an
+      unconverged evaluation is NaN (with a warning naming both settings).
 
-    **Diagnostics:** `sinkhorn_divergence` ($S_\varepsilon$), `energy`, `dissipation`,
-    `dissipation_residual`.
+    **Diagnostics:** `sinkhorn_divergence` ($S_\varepsilon$), `energy`, `dissipation`;
+    `dissipation_residual` when asked for.
     """
 
     target: Float[Array, "m d"]
     epsilon: float | Array
     threshold: float = 1e-6
     max_iterations: int = 2000
+    forward_differentiable = False  # ott's Sinkhorn differentiates by a custom VJP only
 
     def __init__(self, target: Float[ArrayLike, "m d"], epsilon: float, threshold: float = 1e-6, max_iterations: int = 2000):
         self.target = check_sample_target(target)
@@ -48,13 +53,22 @@ class SinkhornFlow(AbstractSampleTargetFlow, AbstractGradientFlow):
         self.threshold = threshold
         self.max_iterations = check_positive_int("max_iterations", max_iterations)
 
-    def energy(self, y):
-        return sinkhorn_divergence_unchecked(
+    def _divergence(self, y: Array) -> tuple[Array, Array]:
+        """$S_\\varepsilon$ and whether its Sinkhorn solves converged."""
+        return sinkhorn_divergence_solve(
             y, self.target, self.epsilon, threshold=self.threshold, max_iterations=self.max_iterations
         )
 
+    def _unless_unconverged(self, value, converged):
+        message = not_converged_message("SinkhornFlow", self.threshold, self.max_iterations, recorded=NAN)
+        return nan_unless_converged(value, converged, message)
+
+    def energy(self, y):
+        return self._unless_unconverged(*self._divergence(y))
+
     def drift(self, t, y, args):
-        return -y.shape[0] * jax.grad(self.energy)(y)
+        gradient, converged = jax.grad(self._divergence, has_aux=True)(y)
+        return self._unless_unconverged(-y.shape[0] * gradient, converged)
 
     def dissipation(self, t, y, args):
         velocity = self.drift(t, y, args)

@@ -40,8 +40,8 @@ class SlicedWassersteinFlow(AbstractSampleTargetFlow, AbstractGradientFlow):
     - `resample`: draw fresh directions at every step of the discrete engine (needs
       `simulate(..., key=...)`); the ODE always uses the fixed ones.
 
-    **Diagnostics:** `sw2` ($\mathrm{SW}_2^2$ over the fixed directions), `energy`, `dissipation`,
-    `dissipation_residual`.
+    **Diagnostics:** `sw2` ($\mathrm{SW}_2^2$ over the fixed directions), `energy`, `dissipation`;
+    `dissipation_residual` when asked for.
     """
 
     target: Float[Array, "m d"]

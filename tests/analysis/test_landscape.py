@@ -56,7 +56,8 @@ def test_multistart_flow_is_gradient_descent_from_every_start():
     objective = lambda x: 0.5 * (x - x_star) @ jnp.asarray(q) @ (x - x_star)
     flow = flows.analysis.MultiStartGradientFlow(objective)
     y0 = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (7, 2))) * 3
-    traj = flows.simulate(flow, y0, t1=4.0, solver=flows.GradientDescent(step=0.1), ts=[0.0, 4.0])
+    traj = flows.simulate(flow, y0, t1=4.0, solver=flows.GradientDescent(step=0.1), ts=[0.0, 4.0],
+                          diagnostics={**flow.diagnostics(), "dissipation_residual": flow.dissipation_residual})
     ref = y0.copy()
     for _ in range(40):
         ref = ref - 0.1 * (ref - x_star) @ q

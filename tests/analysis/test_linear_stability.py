@@ -2,6 +2,8 @@
 and against gradient descent itself."""
 
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -66,6 +68,13 @@ def test_gradient_descent_converges_below_the_stable_step_and_not_above():
     x0 = target + 1e-4
     for factor, converges in ((0.95, True), (1.05, False)):
         h = factor * threshold
-        traj = flows.simulate(flow, x0, t1=300 * h, solver=flows.GradientDescent(step=h), diagnostics={})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            traj = flows.simulate(flow, x0, t1=300 * h, solver=flows.GradientDescent(step=h), diagnostics={},
+                                  divergence_scale=None)  # measure how far it oscillates away
         error = np.linalg.norm(traj.final_state - target)
         assert (error < 1e-9) if converges else (error > 1e-2), (factor, error)
+        # `simulate` warns before a run whose step is above the limit at y0 (here it is near x*)
+        assert any("linear-stability limit" in str(w.message) for w in caught) != converges
+    with pytest.raises(flows.FlowDivergedError, match="spread"):  # by default: 100x the start's 1.4e-4
+        flows.simulate(flow, x0, t1=300 * h, solver=flows.GradientDescent(step=h), diagnostics={})

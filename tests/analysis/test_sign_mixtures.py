@@ -65,13 +65,14 @@ def test_bounds_bracket_brute_force_transport():
 
 
 def test_sinkhorn_w1_converges_to_exact_assignment():
-    """Debiased Sinkhorn with the Euclidean cost, eps = 0.003, is within 2e-3 of the exact W1 (optimal
-    assignment) between two 40-point clouds."""
+    """Debiased Sinkhorn with the Euclidean cost, eps = 0.003, converged (marginals to 1e-5: the
+    cross term needs ~48,000 iterations), is within 2e-3 of the exact W1 (optimal assignment)
+    between two 40-point clouds."""
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((40, 2)), rng.standard_normal((40, 2)) + 0.5
     cost = cdist(x, y)
     rows, cols = linear_sum_assignment(cost)
-    estimate = flows.discrepancies.sinkhorn_w1(x, y, 0.003, threshold=1e-9, max_iterations=100_000)
+    estimate = flows.discrepancies.sinkhorn_w1(x, y, 0.003, threshold=1e-5, max_iterations=100_000)
     assert estimate == pytest.approx(cost[rows, cols].mean(), abs=2e-3)
     with pytest.raises(ValueError, match="epsilon"):
         flows.discrepancies.sinkhorn_w1(x, y, 0.0)

@@ -2,8 +2,10 @@
 FlowDivergedError saying when, and returns nothing."""
 
 import re
+import warnings
 
 import diffrax
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -41,6 +43,9 @@ FLOW = flows.particle.MMDFlow(Y, K)
         (dict(y0=X0, t1=1.0, solver="euler"), "`solver` must be a diffrax solver"),
         (dict(y0=X0, t1=1.0, solver=flows.GradientDescent(step=0.3)), "whole number of solver steps"),
         (dict(y0=X0, t1=1.0, ts=[0.25, 0.3], solver=flows.GradientDescent(step=0.25)), "on the iteration grid"),
+        (dict(y0=X0, t1=1.0, divergence_scale=1.0), "`divergence_scale` must be a finite number > 1"),
+        (dict(y0=X0, t1=1.0, divergence_scale=True), "`divergence_scale` must be a finite number > 1"),
+        (dict(y0=X0, t1=1.0, divergence_scale=float("inf")), "`divergence_scale` must be a finite number > 1"),
     ],
 )
 def test_bad_simulate_arguments(kwargs, match):
@@ -132,3 +137,72 @@ def test_progress_bars(tmp_path, capsys, solver, chunked):
     else:
         assert "100.00%" in bar
     assert len(traj) == 9
+
+
+def gaussian_cloud_problem(kernel, n=30, dtype=jnp.float32):
+    """The `mmd_flow_gd.toml` problem, smaller: target N((2, 2), 0.5² I), particles N(0, I)."""
+    k_target, k_init = jax.random.split(jax.random.PRNGKey(0))
+    target = (2.0 + 0.5 * jax.random.normal(k_target, (n, 2))).astype(dtype)
+    return flows.particle.MMDFlow(target, kernel), jax.random.normal(k_init, (n, 2)).astype(dtype)
+
+
+@pytest.mark.parametrize("kernel", [flows.kernels.EnergyKernel(1.9), flows.kernels.GaussianKernel(2.0)], ids=["energy r=1.9", "gaussian"])
+def test_gradient_descent_thrown_far_is_a_divergence(kernel):
+    """A step of 1e4 throws the particles ~1e4 farther than anything in the problem in one
+    iteration, finite (a Gaussian kernel's gradient vanishes there: they would stay forever, and
+    the run used to finish 'fine'). The spread check stops it at iteration 1 and says what to do;
+    the step was warned about before the run (it is far above `max_stable_step` at y0; the 1200
+    planned steps are 20 per state entry, so the Jacobian is cheap next to the run)."""
+    flow, x0 = gaussian_cloud_problem(kernel)
+    limit = flows.analysis.max_stable_step(flow, x0)
+    assert limit < 1e4
+    with pytest.warns(RuntimeWarning, match=r"`step` = 10000 is above the linear-stability limit"):
+        with pytest.raises(flows.FlowDivergedError, match=r"spread to .* divergence_scale = 100 .* at iteration 1 "
+                                                          r"\(t = 10000\).*smaller `step`"):
+            flows.simulate(flow, x0, t1=1.2e7, solver=flows.GradientDescent(step=1e4))
+
+
+def test_a_diagnostic_that_turns_nan_is_a_divergence():
+    """With the spread check off, the energy-kernel run above reaches |x| ~ 1e20 within a few
+    iterations, still finite in float32, where MMD² overflows to NaN (the run used to finish with
+    NaN diagnostics): the first NaN diagnostic stops the run, by name and iteration."""
+    flow, x0 = gaussian_cloud_problem(flows.kernels.EnergyKernel(1.9))
+    steps = flows.GradientDescent(step=1e4)
+    with pytest.warns(RuntimeWarning, match="linear-stability limit"):
+        with pytest.raises(flows.FlowDivergedError, match=r"the diagnostic '(mmd2|energy)' became NaN or inf \(the state "
+                                                          r"is finite there\) at iteration \d+ \(t = \d+\)"):
+            flows.simulate(flow, x0, t1=1.2e7, solver=steps, divergence_scale=None)
+
+
+def test_langevin_at_too_large_a_step_is_a_divergence():
+    """Euler-Maruyama on Langevin toward N(0, 0.25 I): the drift's Jacobian is -4 I, so dt0 above
+    2/4 = 0.5 makes |1 - 4 dt0| > 1 and the cloud grows geometrically (to ~1e17 at t = 20, once
+    reported as a finished run). Warned before (667 planned steps, 20 per state entry), stopped
+    between the saved times that bracket the crossing of 100 times the reference."""
+    flow = flows.particle.LangevinFlow(flows.targets.Gaussian(jnp.zeros(2), 0.25 * jnp.eye(2)), levy_area=False)
+    x0 = 0.5 * jax.random.normal(jax.random.PRNGKey(1), (16, 2))
+    assert flows.analysis.max_stable_step(flow, x0) == pytest.approx(0.5, rel=1e-12)
+    with pytest.warns(RuntimeWarning, match=r"`dt0` = 0.6 is above the linear-stability limit .* 0.5"):
+        with pytest.raises(flows.FlowDivergedError, match=r"spread to .* \(between t = [\d.]+, the last good saved state, "
+                                                          r"and t = [\d.]+\): the run is diverging"):
+            flows.simulate(flow, x0, t1=400.2, ts=jnp.linspace(0, 400.2, 11), solver=diffrax.Euler(), dt0=0.6,
+                           key=jax.random.PRNGKey(2), max_steps=700)
+    with warnings.catch_warnings():  # below the limit: no warning, and the run is fine
+        warnings.simplefilter("error")
+        traj = flows.simulate(flow, x0, t1=32.0, ts=jnp.linspace(0, 32, 5), solver=diffrax.Euler(), dt0=0.05,
+                              key=jax.random.PRNGKey(2), max_steps=700)
+    assert np.all(np.isfinite(traj.ys))
+
+
+def test_the_spread_bound_is_relative_to_the_target_and_the_start():
+    """`divergence_scale` scales the larger of the target's reach and the initial cloud's: a run
+    that legitimately travels 20 target radii (started 20 radii away) passes; the same run with a
+    bound below its start's reach is refused at once, naming the setting."""
+    target = jnp.array([[0.0, 0.0], [1.0, 0.0]])
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(10.0))
+    x0 = jnp.array([[20.0, 0.0], [21.0, 0.0]])
+    traj = flows.simulate(flow, x0, t1=2.0, ts=jnp.linspace(0, 2, 3), diagnostics={})
+    assert np.all(np.isfinite(traj.ys))
+    spread = flow.spread()
+    np.testing.assert_allclose(spread.centre, [0.5, 0.0], rtol=0, atol=1e-15)
+    assert float(spread.target) == pytest.approx(0.5) and float(spread(x0)) == pytest.approx(20.5)

@@ -80,12 +80,44 @@ def test_in_loop_gaussian_diagnostics_use_the_particles_moments():
 # ---------------------------------------------------------------- transport (ott-jax)
 
 
-def test_wasserstein2_matches_the_exact_assignment():
-    x = np.asarray(jax.random.normal(jax.random.PRNGKey(5), (40, 2)))
-    y = np.asarray(jax.random.normal(jax.random.PRNGKey(6), (40, 2))) * 0.7 + 1.5
+def exact_w2(x, y):
+    """W2 between two N-point empirical measures: an optimal assignment (SciPy), exact for N = M."""
     cost = ((x[:, None] - y[None]) ** 2).sum(-1)
     rows, cols = linear_sum_assignment(cost)
-    assert _call(D.Wasserstein2(y), x) == pytest.approx(np.sqrt(cost[rows, cols].mean()), rel=1e-2)
+    return np.sqrt(cost[rows, cols].mean())
+
+
+@pytest.mark.parametrize("n, seed", [(30, 0), (30, 1), (100, 2)])
+def test_wasserstein2_is_never_below_the_exact_assignment_and_within_its_tolerance(n, seed):
+    """No coupling costs less than the optimal one: the default diagnostic (Sinkhorn at relative
+    eps 1e-3, threshold 1e-3, the plan rounded onto the couplings) is >= the exact W2 (to 1e-12:
+    rounding), and its square exceeds W2² by at most `w2_tolerance` (eps c̄ log N + 3 c_max
+    threshold). It used to come out 4e-4 below the exact value at N = 30 (unrounded plan)."""
+    kx, ky = jax.random.split(jax.random.PRNGKey(seed))
+    x = np.asarray(jax.random.normal(kx, (n, 2)))
+    y = np.asarray(jax.random.normal(ky, (n, 2))) * 0.7 + 1.0
+    exact = exact_w2(x, y)
+    value = float(_call(D.Wasserstein2(y), x))
+    assert value >= exact * (1 - 1e-12)
+    assert value**2 - exact**2 <= flows.discrepancies.w2_tolerance(x, y, 1e-3, 1e-3)
+    assert value == pytest.approx(exact, rel=3e-3)  # what the tolerance means here: ~1e-3 relative
+
+
+def test_an_unconverged_sinkhorn_is_reported_not_returned():
+    """Sinkhorn stopped at its iteration cap with the marginals still off (it used to return that
+    number as if converged). Public functions raise, naming the settings; in a run the diagnostic
+    is NaN with a warning naming them, and `simulate` stops there; converged solves are unaffected."""
+    kx, ky = jax.random.split(jax.random.PRNGKey(3))
+    x = np.asarray(jax.random.normal(kx, (30, 2)))
+    y = np.asarray(jax.random.normal(ky, (30, 2))) + 1.0
+    with pytest.raises(flows.discrepancies.SinkhornNotConvergedError, match=r"`threshold` = 0.001 within `max_iterations` = 50"):
+        flows.discrepancies.entropic_w2(x, y, epsilon=1e-4, max_iterations=50)
+    with pytest.warns(RuntimeWarning, match=r"diagnostics.SinkhornDivergence: Sinkhorn did not converge .*value is NaN"):
+        assert np.isnan(_call(D.SinkhornDivergence(y, epsilon=0.003, max_iterations=20), x))
+    flow = flows.particle.MMDFlow(y, flows.kernels.GaussianKernel(1.0))
+    with pytest.warns(RuntimeWarning, match=r"diagnostics.Wasserstein2: .*`max_iterations` = 50"):
+        with pytest.raises(flows.FlowDivergedError, match=r"the diagnostic 'w2' became NaN or inf .*\(at t = 0\)"):
+            flows.simulate(flow, x, t1=1.0, ts=[0.0, 1.0], diagnostics={"w2": D.Wasserstein2(y, max_iterations=50)})
 
 
 def test_sinkhorn_divergence_of_a_translated_cloud_is_the_squared_shift():

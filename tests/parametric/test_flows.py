@@ -120,7 +120,8 @@ def pkgf_run():
     flow = flows.parametric.PKGF(generator, target, flows.kernels.GaussianKernel(SIGMA), reg=1e-2, solve="dense", latents=latents)
     names = ("mmd2", "energy", "dissipation", "dissipation_residual", "alpha", "metric_min_eigenvalue")
     traj = flows.simulate(
-        flow, generator, t1=6.0, ts=jnp.linspace(0.0, 6.0, 121), diagnostics={n: flow.diagnostics()[n] for n in names},
+        flow, generator, t1=6.0, ts=jnp.linspace(0.0, 6.0, 121),
+        diagnostics={n: {**flow.diagnostics(), "dissipation_residual": flow.dissipation_residual}[n] for n in names},
         stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
     )
     return flow, generator, traj
@@ -437,3 +438,21 @@ def test_gaussian_mixture_generator_picks_components_with_equal_probability():
         np.testing.assert_allclose(x[nearest == c].mean(0), means[c], atol=4 * 0.5 / np.sqrt(counts[c]))
     grad = jax.grad(lambda mu: flows.parametric.push_forward(flows.parametric.GaussianMixtureGenerator(mu, 0.5), z).sum())(means)
     np.testing.assert_array_equal(np.asarray(grad), np.repeat(counts[:, None], 2, axis=1).astype(float))
+
+
+def test_pkgf_conjugate_gradient_reports_non_convergence_and_converges_in_float32():
+    """An unconverged CG solve used to return its last iterate silently; now the velocity is NaN
+    with a warning naming the settings. In float32 the default tolerances (relative to the largest
+    entry) are met, and the velocity matches the float64 dense solve to 1e-4 of its largest entry."""
+    generator, target, latents = affine_problem(seed=4)
+    kernel = flows.kernels.GaussianKernel(SIGMA)
+    params = flows.parametric.PKGF(generator, target, kernel, reg=1e-2, latents=latents).check_state(generator)
+    stuck = flows.parametric.PKGF(generator, target, kernel, reg=1e-2, latents=latents, cg_max_steps=1)
+    with pytest.warns(RuntimeWarning, match=r"PKGF: conjugate gradient did not converge within `cg_max_steps` = 1"):
+        assert np.all(np.isnan(flat(stuck.velocity(params)[0])))
+    single = lambda tree: jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), tree)
+    flow32 = flows.parametric.PKGF(single(generator), target.astype(np.float32), kernel, reg=1e-2, latents=latents.astype(np.float32))
+    dense = flows.parametric.PKGF(generator, target, kernel, reg=1e-2, solve="dense", latents=latents)
+    reference = flat(dense.velocity(params)[0])
+    velocity = flat(flow32.velocity(single(params))[0]).astype(np.float64)
+    assert np.abs(velocity - reference).max() < 1e-4 * np.abs(reference).max()

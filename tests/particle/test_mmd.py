@@ -26,6 +26,7 @@ def test_dissipation_identity_along_tsit5():
     traj = flows.simulate(
         flow, x0, t1=20.0, ts=jnp.linspace(0, 20, 201),
         stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8),
+        diagnostics={**flow.diagnostics(), "dissipation_residual": flow.dissipation_residual},
     )
     check = flows.analysis.dissipation_check(traj)
     assert check.relative_residual < 1e-2
@@ -137,3 +138,18 @@ K = flows.kernels.GaussianKernel(1.0)
 def test_bad_mmd_flow_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("backend", ["dense", flows.kernels.BlockedSums(row_block=16, col_block=8)], ids=["dense", "blocked"])
+def test_default_diagnostics_share_their_kernel_sums_and_keep_their_values(backend):
+    """The default `mmd2` and `energy` are one set of kernel sums with the target's self-term
+    computed once (`recorded_mmd2`); their values are MMD² and ½ MMD² as before (to rounding,
+    1e-12 relative), and the autodiff residual is only recorded when asked for."""
+    target, x0 = gaussian_problem()
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.2), backend=backend)
+    diagnostics = flow.diagnostics()
+    assert sorted(diagnostics) == ["dissipation", "energy", "mmd2"]
+    expected = float(flows.discrepancies.mmd2(x0, target, flow.kernel))
+    assert float(diagnostics["mmd2"](0.0, x0, None)) == pytest.approx(expected, rel=1e-12)
+    assert float(diagnostics["energy"](0.0, x0, None)) == pytest.approx(0.5 * expected, rel=1e-12)
+    assert float(diagnostics["energy"](0.0, x0, None)) == pytest.approx(float(flow.energy(x0)), rel=1e-12)

@@ -78,7 +78,8 @@ def test_dissipation_identity_along_the_trajectory():
     (relative residual < 1e-2 over 101 saved times) and pointwise by autodiff (< 1e-8 relative)."""
     y, x = problem(seed=2, n=25, m=25, shift=2.0)
     flow = flows.particle.KernelSobolevFlow(y, flows.kernels.GaussianKernel(1.0), 0.1)
-    traj = flows.simulate(flow, x, t1=5.0, stepsize_controller=diffrax.PIDController(rtol=1e-7, atol=1e-9))
+    traj = flows.simulate(flow, x, t1=5.0, stepsize_controller=diffrax.PIDController(rtol=1e-7, atol=1e-9),
+                          diagnostics={**flow.diagnostics(), "dissipation_residual": flow.dissipation_residual})
     assert flows.analysis.dissipation_check(traj).relative_residual < 1e-2
     assert np.abs(traj.diagnostics["dissipation_residual"]).max() < 1e-8 * traj.diagnostics["dissipation"].max()
     assert np.all(np.diff(traj.diagnostics["energy"]) <= 1e-14)
@@ -116,3 +117,44 @@ def test_bad_sobolev_arguments():
         flows.particle.KernelSobolevFlow(y, flows.kernels.GaussianKernel(1.0), 0.0)
     with pytest.raises(ValueError, match="`solver`"):
         flows.particle.KernelSobolevFlow(y, flows.kernels.GaussianKernel(1.0), 1.0, solver="lu")
+
+
+def sobolev_cg_problem(regularization, dtype=np.float32, **cg):
+    """`experiments/configs/sobolev_cg.toml` built in Python: target N((2, 2), 0.5² I) (100
+    samples), 40 particles N(0, I), Gaussian kernel 1.5, the CG solve, Euler dt0 = 0.1 to t = 5."""
+    k_target, k_init = jax.random.split(jax.random.PRNGKey(0))
+    target = (2.0 + 0.5 * jax.random.normal(k_target, (100, 2))).astype(dtype)
+    x0 = jax.random.normal(k_init, (40, 2)).astype(dtype)
+    flow = flows.particle.KernelSobolevFlow(target, flows.kernels.GaussianKernel(1.5), regularization, solver="cg", **cg)
+    return flow, x0
+
+
+@pytest.mark.parametrize("regularization", [0.01, 1e-3])
+def test_conjugate_gradient_converges_in_float32(regularization):
+    """In float32 the solve used to run out of steps (lineax's entrywise rule asked entries of g near
+    zero for residuals below float32's resolution; reproducible here at lambda = 1e-3). With the
+    rule relative to max|g| the example runs to t = 5 in float32, and its drift at the end matches
+    the float64 dense solve at the same state to 1e-3 of its largest entry (cg_rtol 1e-5 times a
+    condition number of at most 1 + tr H / (N lambda) ~ 90 at lambda = 1e-2, plus float32 rounding)."""
+    flow, x0 = sobolev_cg_problem(regularization)
+    traj = flows.simulate(flow, x0, t1=5.0, ts=np.linspace(0.0, 5.0, 6), solver=diffrax.Euler(), dt0=0.1, diagnostics={})
+    final = np.asarray(traj.final_state)
+    assert final.dtype == np.float32 and np.all(np.isfinite(final))
+    dense = flows.particle.KernelSobolevFlow(np.asarray(flow.target, np.float64), flow.kernel, regularization)
+    reference = np.asarray(dense.drift(0.0, final.astype(np.float64), None))
+    drift = np.asarray(flow.drift(0.0, final, None), np.float64)
+    assert np.abs(drift - reference).max() < 1e-3 * np.abs(reference).max()
+
+
+def test_conjugate_gradient_refuses_an_unreachable_tolerance_and_reports_non_convergence():
+    """A cg_rtol float32 cannot resolve is refused before the run, naming cg_rtol, the dtype and
+    what to set; a solve that runs out of cg_max_steps makes the drift NaN with a warning naming
+    the settings, and `simulate` stops with FlowDivergedError (it used to return lineax's error,
+    or with throw=False the last iterate)."""
+    flow, x0 = sobolev_cg_problem(0.01, cg_rtol=1e-10)
+    with pytest.raises(ValueError, match=r"`cg_rtol` = 1e-10 is below .* float32 .* set `cg_rtol` >= 1.2e-06 .*float64"):
+        flows.simulate(flow, x0, t1=1.0, solver=diffrax.Euler(), dt0=0.1)
+    flow, x0 = sobolev_cg_problem(0.01, cg_max_steps=2)
+    with pytest.warns(RuntimeWarning, match=r"KernelSobolevFlow: conjugate gradient did not converge in `cg_max_steps` = 2"):
+        with pytest.raises(flows.FlowDivergedError, match="NaN"):
+            flows.simulate(flow, x0, t1=1.0, ts=[0.0, 1.0], solver=diffrax.Euler(), dt0=0.1, diagnostics={})
