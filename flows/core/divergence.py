@@ -58,7 +58,7 @@ class PointCloudSpread(eqx.Module):
         """$s$ at every saved state of `ys` (T, N, d), in NumPy (float64; inf for overflowing states)."""
         with np.errstate(over="ignore", invalid="ignore"):
             offsets = np.asarray(ys, np.float64) - np.asarray(self.centre, np.float64)
-            return np.max(np.linalg.norm(offsets, axis=-1), axis=-1)
+            return np.max(np.hypot.reduce(offsets, axis=-1), axis=-1)  # hypot: no overflow while |x| is finite
 
 
 class SpreadBound(eqx.Module):
