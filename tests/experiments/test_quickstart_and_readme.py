@@ -32,8 +32,8 @@ def test_the_readme_has_python_examples():
 
 @pytest.mark.parametrize("block", range(len(README_BLOCKS)), ids=lambda i: f"example{i}")
 def test_readme_python_example_runs(block, tmp_path, monkeypatch):
-    """Each example as a reader runs it: JAX's default float32 (the suite's float64 switched off),
-    one test per example so the workers share them."""
+    """Each example as a reader runs it: JAX's default float32 (the suite's float64 switched off)
+    unless the example itself switches float64 on, one test per example so the workers share them."""
     monkeypatch.chdir(tmp_path)
-    with jax.enable_x64(False):
+    with jax.enable_x64('jax.config.update("jax_enable_x64", True)' in README_BLOCKS[block]):
         exec(compile(README_BLOCKS[block], "README.md", "exec"), {"__name__": "readme"})

@@ -105,7 +105,7 @@ def test_pca_projection_finds_the_principal_axes():
 def test_diagnostic_panels_and_final_state(run3d, tmp_path):
     flow, traj = run3d
     figure = flows.export.plot_diagnostics({"a": traj, "b": traj}, tmp_path / "d.png")
-    assert sum(ax.get_visible() for ax in figure.axes) == 4  # mmd2, energy, dissipation, residual
+    assert sum(ax.get_visible() for ax in figure.axes) == 3  # mmd2, energy, dissipation
     assert all(len(ax.lines) == 2 for ax in figure.axes if ax.get_visible())
     figure = flows.export.plot_final_state(traj, tmp_path / "f.png", target=flow.target, projection="pca")
     assert len(figure.axes[0].collections) == 3

@@ -14,58 +14,17 @@ import sys
 import textwrap
 from pathlib import Path
 
-import jax
-import numpy as np
 import pytest
 
 import flows
 from flows import targets as T
 
+from backend_cases import assert_same, clouds, evaluate, kernel_flows
+
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[2]
 DIAGNOSTICS_TESTS = ROOT / "tests" / "diagnostics" / "test_diagnostics.py"
-N, M, D = 24, 20, 2  # multiples of 4 (rows split across 4 devices); tiles of 7 x 5 pad both
-T_EVAL = 0.3
 RTOL = 1e-10
-
-
-def clouds():
-    """Particles (N, d) and target samples (M, d), from fixed keys."""
-    kx, ky = jax.random.split(jax.random.PRNGKey(0))
-    return jax.random.normal(kx, (N, D)), 0.8 * jax.random.normal(ky, (M, D)) + 1.0
-
-
-def kernel_flows(backend, kernel=flows.kernels.GaussianKernel(1.1)):
-    """Every particle flow that sums a kernel, under `kernel` and `backend`, by name."""
-    _, y = clouds()
-    density = T.Gaussian([1.0, -0.5], [[1.0, 0.3], [0.3, 0.6]])
-    P = flows.particle
-    return {
-        "mmd": P.MMDFlow(y, kernel, backend=backend),
-        "noise_injected": P.NoiseInjectedMMDFlow(y, kernel, 0.4, backend=backend),
-        "diffusion": P.DiffusionMMDFlow(y, kernel, 0.1, backend=backend),
-        "sobolev_dense": P.KernelSobolevFlow(y, kernel, 0.05, backend=backend),
-        "sobolev_cg": P.KernelSobolevFlow(y, kernel, 0.05, solver="cg", cg_rtol=1e-13, cg_atol=1e-15, backend=backend),
-        "svgd": P.SVGDFlow(density, kernel, backend=backend),
-        "ksd": P.KSDFlow(density, kernel, backend=backend),
-    }
-
-
-def evaluate(flow, x):
-    """What a flow computes from kernel sums: its drift, the noisy scheme's discrete drift, and
-    its diagnostics (all but the autodiff residual, which is 0 up to rounding)."""
-    out = {"drift": flow.drift(T_EVAL, x, None)}
-    if isinstance(flow, flows.particle.NoiseInjectedMMDFlow):
-        out["discrete_drift"] = flow.discrete_drift(T_EVAL, x, None, jax.random.PRNGKey(3))
-    out.update({name: f(T_EVAL, x, None) for name, f in flow.diagnostics().items() if name != "dissipation_residual"})
-    return out
-
-
-def assert_same(values, reference, rtol, label):
-    assert values.keys() == reference.keys(), label
-    for name, ref in reference.items():
-        ref = np.asarray(ref)
-        np.testing.assert_allclose(values[name], ref, rtol=rtol, atol=rtol * np.abs(ref).max(), err_msg=f"{label}: {name}")
 
 
 def assert_flows_match_auto(backend, rtol=RTOL):
@@ -157,7 +116,7 @@ def test_sharded_backend_gives_the_auto_drift_and_diagnostics():
     kernel flow and the MMD², energy distance diagnostics, in one fresh process (XLA's device
     count is fixed when JAX starts)."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     done = subprocess.run(
         [sys.executable, "-c", SHARDED_SCRIPT, str(HERE), str(DIAGNOSTICS_TESTS)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
