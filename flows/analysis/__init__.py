@@ -12,6 +12,12 @@ from .dissipation import DissipationCheck, dissipation_check
 from .landscape import MultiStartGradientFlow, hessian_spectra
 from .linear_stability import drift_jacobian, max_stable_step
 from .rates import RateFit, fit_rate
+from .sign_mixtures import (
+    W1Bounds,
+    distance_to_orthants,
+    independent_sign_coupling_cost,
+    sign_mixture_w1_bounds,
+)
 from .sign_patterns import (
     AttackTestResult,
     CriticGapResult,
@@ -27,12 +33,6 @@ from .sign_patterns import (
     sign_product_scan,
     subset_sign_biases,
     uncertified_subsets,
-)
-from .sign_mixtures import (
-    W1Bounds,
-    distance_to_orthants,
-    independent_sign_coupling_cost,
-    sign_mixture_w1_bounds,
 )
 from .two_sample_tests import (
     ClassifierTestResult,

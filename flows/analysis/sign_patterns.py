@@ -61,7 +61,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 from scipy import stats
 
-from .._checks import check_int, check_points, check_positive_int
+from .._checks import check_int, check_points
 
 _MAX_ENUMERATED_SEED_DIM = 24
 _MAX_ORDER = 5
@@ -381,7 +381,7 @@ def _gadget(a, b):
     return 0.5 * (relu(a + b) + relu(-a - b) - relu(a - b) - relu(b - a))
 
 
-def sign_product_critic(x: Float[ArrayLike, "... m"], subset: tuple[int, ...]) -> Float[Array, "..."]:
+def sign_product_critic(x: Float[ArrayLike, "... m"], subset: tuple[int, ...]) -> Float[Array, ...]:
     r"""$f_T(x) = \chi_T(x)\min_{j\in T}|x_j|$ as the ReLU network of the module docstring: a balanced binary
     tree of gadgets $g(a, b) = \frac12(|a + b| - |a - b|)$ over the coordinates of `subset` (1-Lipschitz)."""
     if len(subset) == 0:

@@ -91,7 +91,7 @@ def _sample_hyperedges(seed_dim: int, dim: int, independence: int, key: Array, m
     return np.stack(kept).astype(np.int32)
 
 
-def goldreich_predicate(u: Int[Array, "... 5"]) -> Int[Array, "..."]:
+def goldreich_predicate(u: Int[Array, "... 5"]) -> Int[Array, ...]:
     """$P(u) = u_1 \\oplus u_2 \\oplus u_3 \\oplus (u_4 \\wedge u_5)$ on the last axis (bits as 0/1 integers)."""
     return u[..., 0] ^ u[..., 1] ^ u[..., 2] ^ (u[..., 3] & u[..., 4])
 

@@ -14,7 +14,6 @@ import pytest
 from scipy import stats
 
 import flows
-from flows.analysis import sign_patterns as sp
 
 RESULTS = ("SignBiases", "SignProductScanResult", "CriticGapResult", "LinearizationAttack", "AttackTestResult")
 
@@ -163,7 +162,7 @@ def test_sign_product_critic_is_the_lipschitz_product_of_signs():
         np.testing.assert_allclose(np.asarray(flows.analysis.sign_product_critic(x, subset)), reference, rtol=0, atol=1e-12)
         f, f2 = (np.asarray(flows.analysis.sign_product_critic(a, subset)) for a in (x, x2))
         assert np.all(np.abs(f - f2) <= np.linalg.norm(x - x2, axis=1) + 1e-12)
-        grads = jax.vmap(jax.grad(lambda p: flows.analysis.sign_product_critic(p, subset)))(jnp.asarray(x))
+        grads = jax.vmap(jax.grad(lambda p, t=subset: flows.analysis.sign_product_critic(p, t)))(jnp.asarray(x))
         np.testing.assert_allclose(np.linalg.norm(np.asarray(grads), axis=1), 1.0, atol=1e-12)
         result = flows.analysis.lipschitz_critic_test(x, x2, subset, sign=-1)
         assert result.gap == pytest.approx(-(f.mean() - f2.mean()), abs=1e-12)
