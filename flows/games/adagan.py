@@ -196,7 +196,7 @@ class AdaGAN(eqx.Module):
     def density_ratios(self, mixture: eqx.Module, data: Float[Array, "N d"], key: Array) -> Array:
         """$h_i = e^{-u(x_i)}$ from the classifier trained on the data against as many mixture samples."""
         k_mix, k_train = jax.random.split(key)
-        generated = push_forward(mixture, jax.random.normal(k_mix, (data.shape[0], mixture.latent_dim), data.dtype))
+        generated = _push_forward(mixture, jax.random.normal(k_mix, (data.shape[0], mixture.latent_dim), data.dtype))
         trained = _train_classifier(self.classifier, self.classifier_optimizer, data, generated, k_train,
                                     self.classifier_steps, self.batch_size)
         return jnp.exp(-jax.vmap(trained)(data))
@@ -251,6 +251,9 @@ class AdaGAN(eqx.Module):
             mixture_alphas = np.append((1 - beta) * mixture_alphas, beta)
         return AdaGANResult(mixture=GeneratorMixture(trained, mixture_alphas), components=tuple(trained),
                             trajectories=tuple(trajectories), mixture_weights=tuple(betas), data_weights=np.stack(weights))
+
+
+_push_forward = eqx.filter_jit(push_forward)  # one compilation per mixture structure
 
 
 @eqx.filter_jit
