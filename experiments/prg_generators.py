@@ -70,7 +70,7 @@ SWEEPS = {
                filter_candidates=5_000),
     False: dict(stretches=(1.25, 1.4), seed_dims=(12, 16, 20, 24), n_train=8000, n_test=4000, steps=3000, mmd_n=1500,
                 permutations=200, classifiers=("MLP classifier",), wgan_gp=True, scan_orders=(2, 3, 4, 5),
-                max_scan_subsets=40_000_000, filter_candidates=50_000),
+                max_scan_subsets=12_000_000, filter_candidates=50_000),
 }
 WIDTH = 128  # hidden width of the MLP classifier and the WGAN-GP critic (depth 2, ReLU)
 
