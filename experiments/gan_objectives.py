@@ -14,10 +14,11 @@ from the same distribution, the push-forward of N(0, I_2) by one randomly initia
   per step, 3000 generator steps;
 - **f-GAN (5 divergences)**: `flows.games.FGAN` with the same critic, optimizers, steps and latents, the
   non-saturating generator loss of Nowozin et al. (maximize E_Q g_f(V));
-- **AdaGAN**: `flows.games.AdaGAN` around that JS-GAN game: 5 components of 600 generator steps each (the
-  same 3000 generator steps in all; the first component starts from the common generator, the others
-  from fresh initializations), beta_t = 1/t, data reweighted by a classifier (MLP 2 -> 64 -> 64 -> 1,
-  Adam lr 1e-3, 1000 steps of 256 per class) trained between the data and the mixture so far;
+- **AdaGAN**: `flows.games.AdaGAN` around that JS-GAN game, twice: 3 components of 1000 generator steps (the
+  same 3000 generator steps as one game: "matched") and 5 components of 3000 (each a full game run, 5x
+  the budget); the first component starts from the common generator, the others from fresh
+  initializations, beta_t = 1/t, data reweighted by a classifier (MLP 2 -> 64 -> 64 -> 1, Adam lr 1e-3,
+  1000 steps of 256 per class) trained between the data and the mixture so far;
 - **PKGF**: `flows.parametric.PKGF` (reg 1e-2, push-through solve) on a fixed batch of 256 latents,
   gradient descent with step 0.5, 120 steps;
 - **MMD flow**: 256 particles (the initial generator's samples at those latents), `flows.particle.MMDFlow`,
@@ -31,8 +32,8 @@ in training, beside the same statistic for 256 fresh data samples (its noise lev
 scored on fresh latents, the MMD flow on its 256 particles. A run whose parameters become NaN/inf is
 recorded as diverged at that step (no modes from then on, no held-out MMD^2).
 
-Budgets: every game and AdaGAN make 3000 generator gradient steps on batches of 256 (AdaGAN adds 4
-classifier trainings, no generator gradients); PKGF makes 120 (each a Jacobian of the 256 generated points and
+Budgets: every game and the matched AdaGAN make 3000 generator gradient steps on batches of 256 (AdaGAN adds
+classifier trainings, no generator gradients; the full-components AdaGAN makes 15000); PKGF makes 120 (each a Jacobian of the 256 generated points and
 a kernel solve); the MMD flow has no generator (300 particle steps). Writes media/gan_objectives_*.png,
 media/gan_objectives.gif and experiments/results/gan_objectives.json, and its section of EXPERIMENTS.md.
 """
@@ -62,11 +63,15 @@ MIN_SHARE, STRICT_SHARE = 1 / (4 * MODES), 1 / (2 * MODES)
 BANDWIDTHS = (0.2, 0.5, 2.0)
 DIVERGENCES = {"KL": "kl", "reverse KL": "reverse_kl", "Pearson χ²": "pearson", "squared Hellinger": "hellinger", "JS": "js"}
 GAMES = ("JS-GAN", *(f"f-GAN {label}" for label in DIVERGENCES))
-METHODS = (*GAMES, "AdaGAN", "PKGF", "MMD flow")
-FULL = dict(seeds=4, n_data=512, n_latents=256, n_eval=1024, n_heldout=1024, gan_steps=3000, adagan_components=5,
+ADAGANS = ("AdaGAN (matched)", "AdaGAN (full components)")  # the generator-step budget of one game, split; a game's budget per component
+METHODS = (*GAMES, *ADAGANS, "PKGF", "MMD flow")
+FULL = dict(seeds=4, n_data=512, n_latents=256, n_eval=1024, n_heldout=1024, gan_steps=3000,
+            adagan={"AdaGAN (matched)": (3, 1000), "AdaGAN (full components)": (5, 3000)},
             classifier_steps=1000, pkgf_steps=120, pkgf_step=0.5, mmd_steps=300, mmd_step=0.5, width=64, gif_frames=31)
-QUICK = dict(seeds=1, n_data=256, n_latents=128, n_eval=512, n_heldout=512, gan_steps=300, adagan_components=3,
+QUICK = dict(seeds=1, n_data=256, n_latents=128, n_eval=512, n_heldout=512, gan_steps=300,
+             adagan={"AdaGAN (matched)": (3, 100), "AdaGAN (full components)": (3, 300)},
              classifier_steps=200, pkgf_steps=30, pkgf_step=0.5, mmd_steps=150, mmd_step=0.5, width=32, gif_frames=6)
+GRID = (3, 4)  # panels of the per-method figures and the animation
 SAVED = 31  # saved times per run (the step counts are multiples of SAVED - 1)
 SCORED = 256  # samples per method in the held-out MMD² (the MMD flow's particle count in the full run)
 
@@ -126,10 +131,10 @@ def make_game(method: str, critic) -> flows.games.AbstractAdversarialGame:
     return flows.games.FGAN(critic, adam(), adam(), divergence=DIVERGENCES[method.removeprefix("f-GAN ")], n_critic=1)
 
 
-def run_adagan(generator, data, kernel, critic, size: dict, keys, evaluation) -> dict:
-    """AdaGAN around the JS-GAN game, and the mixture's samples along its run: at each saved state of component
-    t, the mixture of the finished components (weights (1 - beta_t) alpha) and component t (weight beta_t)."""
-    components, steps = size["adagan_components"], size["gan_steps"] // size["adagan_components"]
+def run_adagan(generator, data, kernel, critic, size: dict, components: int, steps: int, keys, evaluation) -> dict:
+    """AdaGAN around the JS-GAN game (`components` of `steps` generator steps), and the mixture's samples along its
+    run: at each saved state of component t, the mixture of the finished components (weights (1 - beta_t) alpha) and
+    component t (weight beta_t)."""
     classifier = flows.games.MLPCritic(2, width=size["width"], depth=2, activation="relu", key=keys[0])
     adagan = flows.games.AdaGAN(make_game("JS-GAN", critic), classifier, optax.adam(1e-3), components=components, steps=steps,
                                 classifier_steps=size["classifier_steps"], batch_size=size["n_latents"])
@@ -172,7 +177,10 @@ def run_seed(seed: int, size: dict) -> dict:
         runs[method] = {"ts": ts, "samples": samples, "diverged_at": diverged, "generator_steps": size["gan_steps"]}
 
     mixture_latents = jax.random.normal(keys[8], (size["n_eval"], 3))
-    runs["AdaGAN"] = run_adagan(generator, data, kernel, critic, size, jax.random.split(keys[9], 3), mixture_latents)
+    for method in ADAGANS:
+        components, steps = size["adagan"][method]
+        runs[method] = run_adagan(generator, data, kernel, critic, size, components, steps, jax.random.split(keys[9], 3),
+                                  mixture_latents)
 
     pkgf = flows.parametric.PKGF(generator, data, kernel, reg=1e-2, solve="pushthrough", latents=latents)
     ts = save_times(size["pkgf_steps"], size["pkgf_step"])
@@ -245,8 +253,10 @@ def save(figure: Figure, path: Path) -> None:
 
 
 def plot_coverage(per_seed: list[dict], path: Path) -> None:
-    figure = Figure(figsize=(13, 9), dpi=90)
-    axes = figure.subplots(3, 3, sharey=True).ravel()
+    figure = Figure(figsize=(16, 9), dpi=85)
+    axes = figure.subplots(*GRID, sharey=True).ravel()
+    for ax in axes[len(METHODS):]:
+        ax.axis("off")
     for ax, method in zip(axes, METHODS):
         for seed, runs in enumerate(per_seed):
             r = runs[method]
@@ -254,7 +264,7 @@ def plot_coverage(per_seed: list[dict], path: Path) -> None:
         unit = "flow time t (GD step 0.5)" if method in ("PKGF", "MMD flow") else "generator steps"
         ax.set(title=method, ylim=(-0.3, MODES + 0.5), xlabel=unit)
         ax.grid(alpha=0.3)
-    for ax in axes[::3]:
+    for ax in axes[:: GRID[1]]:
         ax.set_ylabel("modes covered")
     axes[0].legend(fontsize=7)
     figure.suptitle(f"8-Gaussians ring (std {STD}): modes holding ≥ 1/{round(1 / MIN_SHARE)} of the samples within 3 std")
@@ -281,8 +291,9 @@ def plot_summary(results: dict, per_seed: list[dict], path: Path) -> None:
     floor = [s["data_heldout_mmd2"] for s in per_seed]
     right.axhline(np.mean(floor), color="k", ls="--", lw=0.8, label="256 fresh data samples (noise level)")
     left.set(ylabel="modes covered at the end (of 8)", ylim=(0, 8.5))
-    right.set(ylabel="held-out MMD² (unbiased)", yscale="symlog", yticks=[0, 1e-3, 1e-2, 1e-1, 1])
-    right.set_ylim(bottom=0)
+    right.set_yscale("symlog", linthresh=1e-3)
+    right.set(ylabel="held-out MMD² (unbiased; linear below 1e-3)", yticks=[0, 1e-3, 1e-2, 1e-1, 1])
+    right.set_ylim(bottom=min(0.0, *(v for s in results["methods"].values() for v in s["heldout_mmd2"] if v is not None)))
     right.legend(fontsize=7)
     for ax in (left, right):
         ax.set_xticks(x, METHODS, rotation=30, ha="right", fontsize=8)
@@ -302,18 +313,23 @@ def draw_panels(axes, runs: dict, fraction: float | None, data: np.ndarray) -> N
 
 
 def plot_samples(runs: dict, path: Path) -> None:
-    figure = Figure(figsize=(9, 9.4), dpi=90)
-    draw_panels(figure.subplots(3, 3).ravel(), runs, None, runs["data"])
+    figure = Figure(figsize=(12, 9.4), dpi=80)
+    axes = figure.subplots(*GRID).ravel()
+    for ax in axes[len(METHODS):]:
+        ax.axis("off")
+    draw_panels(axes, runs, None, runs["data"])
     figure.suptitle("final samples (blue) over the data (orange), seed 0", fontsize=10)
     figure.tight_layout()
     save(figure, path)
 
 
 def animate(runs: dict, path: Path, frames: int) -> None:
-    """The nine methods side by side, each frame at the same fraction of each run (the runs' own clocks)."""
-    figure = Figure(figsize=(6.6, 7.0), dpi=55)
+    """The methods side by side, each frame at the same fraction of each run (the runs' own clocks)."""
+    figure = Figure(figsize=(8.4, 6.6), dpi=55)
     canvas = FigureCanvasAgg(figure)
-    axes = figure.subplots(3, 3).ravel()
+    axes = figure.subplots(*GRID).ravel()
+    for ax in axes[len(METHODS):]:
+        ax.axis("off")
     with flows.export.atomic_path(path) as tmp, imageio.get_writer(tmp, format="GIF", mode="I", duration=150, loop=0) as writer:
         for fraction in np.linspace(0, 1, frames):
             draw_panels(axes, runs, fraction, runs["data"])
@@ -343,9 +359,14 @@ def verdicts(results: dict) -> dict:
         "mmd_flow_covers": {"claim": "the particle MMD flow covers all 8 modes in every seed",
                             "refuted_if": "it ends with fewer than 8 in some seed",
                             "refuted": m["MMD flow"]["seeds_all_modes"] < seeds},
-        "adagan_helps": {"claim": "AdaGAN covers more modes than the JS-GAN it boosts, at the same number of generator steps",
-                         "refuted_if": "its mean final coverage is not above the JS-GAN's",
-                         "refuted": None if seeds < 2 else not mean("AdaGAN") > mean("JS-GAN")},
+        "adagan_matched_helps": {
+            "claim": "AdaGAN covers more modes than the JS-GAN it boosts, at the same number of generator steps",
+            "refuted_if": "the budget-matched AdaGAN's mean final coverage is not above the JS-GAN's",
+            "refuted": None if seeds < 2 else not mean("AdaGAN (matched)") > mean("JS-GAN")},
+        "adagan_full_helps": {
+            "claim": "AdaGAN whose components are full JS-GAN runs covers more modes than one JS-GAN run",
+            "refuted_if": "its mean final coverage is not above the JS-GAN's",
+            "refuted": None if seeds < 2 else not mean("AdaGAN (full components)") > mean("JS-GAN")},
         "kl_covers_more_than_reverse": {
             "claim": "the mode-covering KL f-GAN covers more modes than the mode-seeking reverse-KL f-GAN",
             "refuted_if": "its mean final coverage is not above reverse KL's",
@@ -356,12 +377,16 @@ def verdicts(results: dict) -> dict:
             "refuted": None if seeds < 2 else all(
                 m[k]["heldout_mmd2_spread"]["mean"] is None
                 or m[k]["heldout_mmd2_spread"]["mean"] > m["MMD flow"]["heldout_mmd2_spread"]["mean"] + 2 * m["MMD flow"]["heldout_mmd2_spread"]["std"]
-                for k in (*GAMES, "AdaGAN"))},
+                for k in (*GAMES, *ADAGANS))},
     }
 
 
 def section(results: dict, out: Outputs, figures: dict) -> str:
     setup, m = results["setup"], results["methods"]
+    matched, full = setup["adagan"]["AdaGAN (matched)"], setup["adagan"]["AdaGAN (full components)"]
+    matched_text = ("boosting helps at an equal budget." if m["AdaGAN (matched)"]["final_modes_spread"]["mean"] > m["JS-GAN"]["final_modes_spread"]["mean"]
+                    else f"boosting does not help at an equal budget here: {matched[1]} steps are too few for a component "
+                         "to converge, and the mixture of unconverged components covers fewer modes than one long run.")
     seeds = setup["seeds"]
     coverage_rows = []
     for method in METHODS:
@@ -392,10 +417,12 @@ def section(results: dict, out: Outputs, figures: dict) -> str:
                         if a is not None and b is not None) if any(a is not None for a in m["JS-GAN"]["heldout_mmd2"]) else float("nan")
     reading = f"""**Reading.** Ranked by mean final coverage (then held-out MMD²): {', '.join(ranking)}. Among the
 games the {best_game} ends with the most modes ({_pm(m[best_game]['final_modes_spread'])}) and the {worst_game}
-with the fewest ({_pm(m[worst_game]['final_modes_spread'])}). AdaGAN ends with {_pm(m['AdaGAN']['final_modes_spread'])}
-modes against {_pm(m['JS-GAN']['final_modes_spread'])} for the JS-GAN it boosts (same 3000 generator steps; its
-components see {setup['gan_steps'] // setup['adagan_components']} steps each), held-out MMD²
-{_mmd(m['AdaGAN']['heldout_mmd2_spread'])} against {_mmd(m['JS-GAN']['heldout_mmd2_spread'])}. The KL f-GAN ends with
+with the fewest ({_pm(m[worst_game]['final_modes_spread'])}). The budget-matched AdaGAN ({matched[0]} components of {matched[1]} steps) ends with
+{_pm(m['AdaGAN (matched)']['final_modes_spread'])} modes against {_pm(m['JS-GAN']['final_modes_spread'])} for the JS-GAN it
+boosts, held-out MMD² {_mmd(m['AdaGAN (matched)']['heldout_mmd2_spread'])} against {_mmd(m['JS-GAN']['heldout_mmd2_spread'])}:
+{matched_text} With every component a full JS-GAN run ({full[0]} × {full[1]} steps, {full[0] * full[1] // setup['gan_steps']}×
+the budget) it ends with {_pm(m['AdaGAN (full components)']['final_modes_spread'])} modes and held-out MMD²
+{_mmd(m['AdaGAN (full components)']['heldout_mmd2_spread'])}. The KL f-GAN ends with
 {_pm(m['f-GAN KL']['final_modes_spread'])} modes and the reverse-KL one with {_pm(m['f-GAN reverse KL']['final_modes_spread'])}:
 {'the mode-covering divergence covers more, as its definition suggests' if not v['kl_covers_more_than_reverse']['refuted'] else 'the divergence the game names does not predict coverage here: the variational bound the critic reaches, and the game dynamics, decide it'}.
 The f-GAN JS game is the JS-GAN game: $F = 2\\ln 2 + V(D, G)$ with $D = \\sigma(v)$, and the non-saturating losses
@@ -415,8 +442,9 @@ methods start from the same MLP generator's samples (2 → {setup['width']} → 
 MLP critic 2 → {setup['width']} → {setup['width']} → 1, Adam lr 1e-3 (β₁ = 0.5) for both players, one critic step per
 generator step, {setup['n_latents']} fresh latents per step, {setup['gan_steps']} generator steps; the f-GANs use
 Nowozin et al.'s output activations and their non-saturating generator loss. AdaGAN: the JS-GAN game in
-{setup['adagan_components']} components of {setup['gan_steps'] // setup['adagan_components']} steps (β_t = 1/t; the
-first from the common generator, the others from fresh initializations), the data reweighted by an MLP classifier
+{matched[0]} components of {matched[1]} steps (the same generator budget as one game: "matched"), and in {full[0]}
+components of {full[1]} steps (each component a full game run: "full components"); β_t = 1/t, the first component from
+the common generator, the others from fresh initializations, the data reweighted by an MLP classifier
 ({setup['classifier_steps']} Adam steps per reweighting) and resampled. PKGF: reg 1e-2, {setup['pkgf_steps']} gradient
 steps of 0.5 on {setup['n_latents']} fixed latents. MMD flow: {setup['n_latents']} particles, {setup['mmd_steps']}
 gradient steps of 0.5. Kernel of both flows and of the held-out MMD²: Gaussians of bandwidths
@@ -426,9 +454,10 @@ Held-out MMD²: the unbiased statistic between {SCORED} samples of each method (
 {setup['n_latents']} particles) and {setup['n_heldout']} fresh data samples; {SCORED} other fresh data samples give {_mmd(floor)}, its noise level. {seeds} seed{'s' if seeds > 1 else ''};
 ± is the standard deviation over seeds.
 
-**Budgets.** Every game and AdaGAN make {setup['gan_steps']} generator gradient steps (batches of
-{setup['n_latents']}); AdaGAN adds {(setup['adagan_components'] - 1) * setup['classifier_steps']} classifier steps
-(no generator gradients). PKGF makes {setup['pkgf_steps']} generator steps (each a Jacobian of the
+**Budgets.** Every game and the matched AdaGAN make {setup['gan_steps']} generator gradient steps (batches of
+{setup['n_latents']}); the matched AdaGAN adds {(matched[0] - 1) * setup['classifier_steps']} classifier steps (no generator
+gradients). The full-components AdaGAN makes {full[0] * full[1]} generator steps ({full[0] * full[1] // setup['gan_steps']}× the
+budget; not matched) and {(full[0] - 1) * setup['classifier_steps']} classifier steps. PKGF makes {setup['pkgf_steps']} generator steps (each a Jacobian of the
 {setup['n_latents']} generated points and a kernel solve), far fewer: its budget is not matched. The MMD flow moves
 particles ({setup['mmd_steps']} steps) and has no generator.
 
@@ -460,7 +489,7 @@ AdaGAN's clock runs through its components, a new component entering at weight �
 
 ![final samples]({out.link(figures['samples'])})
 
-![the nine runs side by side]({out.link(figures['gif'])})
+![the runs side by side]({out.link(figures['gif'])})
 """
 
 
@@ -478,10 +507,11 @@ def main(quick: bool = False, root: Path | None = None) -> dict:
                   "strict_share": STRICT_SHARE, "bandwidths": list(BANDWIDTHS), "scored_samples": SCORED, **size},
         "methods": {method: summarize(per_seed, method) for method in METHODS},
         "data_heldout_mmd2": [s["data_heldout_mmd2"] for s in per_seed],
-        "adagan": {"mixture_weights": [s["AdaGAN"]["mixture_weights"] for s in per_seed],
-                   "data_weights_max": [np.max(s["AdaGAN"]["data_weights"], axis=1) for s in per_seed],
-                   "data_weights_sum": [np.sum(s["AdaGAN"]["data_weights"], axis=1) for s in per_seed],
-                   "classifier_steps": per_seed[0]["AdaGAN"]["classifier_steps"]},
+        "adagan": {method: {"components": size["adagan"][method][0], "steps_per_component": size["adagan"][method][1],
+                            "mixture_weights": [s[method]["mixture_weights"] for s in per_seed],
+                            "data_weights_max": [np.max(s[method]["data_weights"], axis=1) for s in per_seed],
+                            "data_weights_sum": [np.sum(s[method]["data_weights"], axis=1) for s in per_seed],
+                            "classifier_steps": per_seed[0][method]["classifier_steps"]} for method in ADAGANS},
     }
     results["verdicts"] = verdicts(results)
     figures = {"coverage": out.media(f"{NAME}_coverage.png"), "samples": out.media(f"{NAME}_samples.png"),
