@@ -4,7 +4,7 @@ boosting (Tolstikhin et al., NeurIPS 2017) of the JS-GAN, against the particle M
 coverage and held-out MMD^2 over several seeds, with the spread.
 
     PYTHONPATH=. python experiments/gan_objectives.py --quick   # tens of seconds: 1 seed, short runs
-    PYTHONPATH=. python experiments/gan_objectives.py           # 4 seeds (~15 min on CPU)
+    PYTHONPATH=. python experiments/gan_objectives.py           # 6 seeds (~12 min on CPU)
 
 Setting: 8 Gaussians of std 0.05 on a circle of radius 2 (512 data samples per seed). Every method starts
 from the same distribution, the push-forward of N(0, I_2) by one randomly initialized MLP generator
@@ -65,7 +65,7 @@ DIVERGENCES = {"KL": "kl", "reverse KL": "reverse_kl", "Pearson χ²": "pearson"
 GAMES = ("JS-GAN", *(f"f-GAN {label}" for label in DIVERGENCES))
 ADAGANS = ("AdaGAN (matched)", "AdaGAN (full components)")  # the generator-step budget of one game, split; a game's budget per component
 METHODS = (*GAMES, *ADAGANS, "PKGF", "MMD flow")
-FULL = dict(seeds=4, n_data=512, n_latents=256, n_eval=1024, n_heldout=1024, gan_steps=3000,
+FULL = dict(seeds=6, n_data=512, n_latents=256, n_eval=1024, n_heldout=1024, gan_steps=3000,
             adagan={"AdaGAN (matched)": (3, 1000), "AdaGAN (full components)": (5, 3000)},
             classifier_steps=1000, pkgf_steps=120, pkgf_step=0.5, mmd_steps=300, mmd_step=0.5, width=64, gif_frames=31)
 QUICK = dict(seeds=1, n_data=256, n_latents=128, n_eval=512, n_heldout=512, gan_steps=300,
@@ -104,6 +104,7 @@ def mode_scores(samples: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
 def scores(samples: jax.Array) -> dict:
     """Mode shares, high-quality fraction (their sum) and modes covered (two thresholds) over time (NaN
     samples, after a divergence, sit at no mode)."""
+    samples = jnp.where(jnp.isfinite(samples), samples, 1e6)  # NaN/inf (a diverged run) lies at no mode
     masses, modes, modes_strict = (np.asarray(a) for a in mode_scores(samples))
     return {"mode_mass": masses, "high_quality": masses.sum(axis=1), "modes": modes, "modes_strict": modes_strict}
 
@@ -415,6 +416,10 @@ def section(results: dict, out: Outputs, figures: dict) -> str:
              "steps, one seed); only the MMD flow's coverage and the bookkeeping are checked there." if out.quick else "")
     js_difference = max(abs(a - b) for a, b in zip(m["JS-GAN"]["heldout_mmd2"], m["f-GAN JS"]["heldout_mmd2"])
                         if a is not None and b is not None) if any(a is not None for a in m["JS-GAN"]["heldout_mmd2"]) else float("nan")
+    diverged = {k: sum(d is not None for d in m[k]["diverged_at"]) for k in METHODS}
+    diverged_text = ("Runs that diverged (parameters NaN/inf, `flows.FlowDivergedError`; scored as covering nothing from "
+                     "then on): " + ", ".join(f"{k} in {c} of {seeds} seeds" for k, c in diverged.items() if c) + "."
+                     if any(diverged.values()) else "No run diverged.")
     reading = f"""**Reading.** Ranked by mean final coverage (then held-out MMD²): {', '.join(ranking)}. Among the
 games the {best_game} ends with the most modes ({_pm(m[best_game]['final_modes_spread'])}) and the {worst_game}
 with the fewest ({_pm(m[worst_game]['final_modes_spread'])}). The budget-matched AdaGAN ({matched[0]} components of {matched[1]} steps) ends with
@@ -425,11 +430,12 @@ the budget) it ends with {_pm(m['AdaGAN (full components)']['final_modes_spread'
 {_mmd(m['AdaGAN (full components)']['heldout_mmd2_spread'])}. The KL f-GAN ends with
 {_pm(m['f-GAN KL']['final_modes_spread'])} modes and the reverse-KL one with {_pm(m['f-GAN reverse KL']['final_modes_spread'])}:
 {'the mode-covering divergence covers more, as its definition suggests' if not v['kl_covers_more_than_reverse']['refuted'] else 'the divergence the game names does not predict coverage here: the variational bound the critic reaches, and the game dynamics, decide it'}.
+{diverged_text}
 The f-GAN JS game is the JS-GAN game: $F = 2\\ln 2 + V(D, G)$ with $D = \\sigma(v)$, and the non-saturating losses
 $-\\mathbb E_Q g_f(v) = -\\ln 2 - \\mathbb E_Q \\ln\\sigma(v)$ differ by a constant, so the two runs take the same steps (largest
 difference of their held-out MMD² over the seeds: {js_difference:.1e}, rounding).
 The MMD flow, free of any generator, ends with {_pm(m['MMD flow']['final_modes_spread'])} modes and held-out MMD²
-{_mmd(m['MMD flow']['heldout_mmd2_spread'])}; PKGF, on the same generator family as the games but with 120
+{_mmd(m['MMD flow']['heldout_mmd2_spread'])}{' (below 0: its particles, which minimize MMD² to the training sample, are spread more evenly than independent samples, and the unbiased estimate then falls below its mean 0)' if (m['MMD flow']['heldout_mmd2_spread']['max'] or 0) < 0 else ''}; PKGF, on the same generator family as the games but with 120
 generator steps, with {_pm(m['PKGF']['final_modes_spread'])} and {_mmd(m['PKGF']['heldout_mmd2_spread'])}."""
     return f"""
 **Question.** Beyond the original JS game, do the f-GAN objectives (KL, reverse KL, Pearson χ², squared

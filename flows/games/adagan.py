@@ -5,8 +5,8 @@ data reweighted towards what the mixture so far misses.
 **The reweighting.** Let $G$ be the current mixture, $P$ the data distribution and $\beta \in (0, 1]$ the
 weight of the next component $Q$ in $(1 - \beta)G + \beta Q$. For every f-divergence the best $Q$ is
 $$Q^*_\beta = \tfrac1\beta\big(\lambda^* dP - (1 - \beta)\,dG\big)_+,$$
-with $\lambda^*$ the unique value making it a probability (Tolstikhin et al., Theorem 1). On the $N$ data
-points, with $h_i = \frac{dG}{dP}(x_i)$, that is the sample reweighting
+with $\lambda^*$ the unique value making it a probability (Tolstikhin et al., Section 2: the same
+$Q^*_\beta$ for every f-divergence). On the $N$ data points, with $h_i = \frac{dG}{dP}(x_i)$, that is the sample reweighting
 $$w_i = \frac{1}{\beta N}\big(\lambda^* - (1 - \beta)\,h_i\big)_+, \qquad \textstyle\sum_i w_i = 1$$
 (`adagan_weights`): points the mixture already covers ($h_i$ large) lose weight, points it misses
 ($h_i \approx 0$) get the largest weight $\lambda^*/(\beta N)$. $\lambda^*$ comes from sorting: with

@@ -29,7 +29,7 @@ def test_reweighting_matches_its_formula_on_a_discrete_toy_case(beta):
     """With h_i = g_i / p_i exact: the threshold is the bisection's (1e-12); the weights are
     (lambda* p_i - (1 - beta) g_i)_+ / beta (1e-12), sum to 1 and are largest on the missed atoms; and
     (1 - beta) G + beta w minimizes both KL(. || P) and 2 JSD(., P) over the simplex (SLSQP, to 1e-5):
-    the optimal component does not depend on the f-divergence (Tolstikhin et al., Theorem 1)."""
+    the optimal component does not depend on the f-divergence (Tolstikhin et al., Section 2)."""
     h = G / P
     threshold = flows.games.adagan_threshold(h, beta)
     assert threshold == pytest.approx(bisection_threshold(h, beta), abs=1e-12)
