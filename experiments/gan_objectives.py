@@ -382,12 +382,18 @@ def verdicts(results: dict) -> dict:
     }
 
 
+def _finite_seeds(values: list, seeds: int) -> str:
+    """' (over k of N seeds)' when the held-out MMD² of some seeds is missing (a diverged run), else ''."""
+    k = sum(v is not None for v in values)
+    return "" if k == seeds else f" (over the {k} of {seeds} seeds that did not diverge)" if k else " (every seed diverged)"
+
+
 def section(results: dict, out: Outputs, figures: dict) -> str:
     setup, m = results["setup"], results["methods"]
     matched, full = setup["adagan"]["AdaGAN (matched)"], setup["adagan"]["AdaGAN (full components)"]
     matched_text = ("boosting helps at an equal budget." if m["AdaGAN (matched)"]["final_modes_spread"]["mean"] > m["JS-GAN"]["final_modes_spread"]["mean"]
-                    else f"boosting does not help at an equal budget here: {matched[1]} steps are too few for a component "
-                         "to converge, and the mixture of unconverged components covers fewer modes than one long run.")
+                    else f"boosting does not help at an equal budget here (a likely reason, not tested separately: {matched[1]} steps "
+                         "are too few for a component to converge, and a mixture of unconverged components covers fewer modes than one long run).")
     seeds = setup["seeds"]
     coverage_rows = []
     for method in METHODS:
@@ -395,7 +401,8 @@ def section(results: dict, out: Outputs, figures: dict) -> str:
         diverged = [f"seed {i} at step {d}" for i, d in enumerate(s["diverged_at"]) if d is not None]
         coverage_rows.append(
             f"| {method} | {_pm(s['final_modes_spread'])} ({s['final_modes_spread']['min']:.0f}–{s['final_modes_spread']['max']:.0f}) | "
-            f"{s['seeds_all_modes']} / {seeds} | {_pm(s['final_high_quality_spread'])} | {_mmd(s['heldout_mmd2_spread'])} | "
+            f"{s['seeds_all_modes']} / {seeds} | {_pm(s['final_high_quality_spread'])} | {_mmd(s['heldout_mmd2_spread'])}"
+            f"{_finite_seeds(s['heldout_mmd2'], seeds)} | "
             f"{s['generator_steps']} | {', '.join(diverged) or '—'} |")
     floor = _spread(results["data_heldout_mmd2"])
     per_seed_rows = []
