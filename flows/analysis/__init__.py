@@ -1,11 +1,14 @@
 """Analyses after (or around) a run: convergence rates and the energy-dissipation identity along a
 trajectory, optimization landscapes from many starts and Hessian spectra, the linear stability
 of gradient descent (`drift_jacobian`, `max_stable_step`, from `flows.core.stability`, which
-`simulate` also uses before a run), two-sample tests, and W₁ bounds for sign-pattern mixtures.
+`simulate` also uses before a run), two-sample tests, W₁ bounds for sign-pattern mixtures, and the
+exact sign biases and sign-pattern distinguishers (scans, Lipschitz critics, GF(2) linearization)
+of PRG generators.
 
 Every analysis that reports several numbers returns one frozen dataclass with documented fields:
 `RateFit`, `DissipationCheck`, `PermutationTestResult`, `ClassifierTestResult`,
-`CriticTestResult` (the tests that train a model keep it as `trained`), `W1Bounds`."""
+`CriticTestResult` (the tests that train a model keep it as `trained`), `W1Bounds`, `SignBiases`,
+`SignProductScanResult`, `CriticGapResult`, `LinearizationAttack`, `AttackTestResult`."""
 
 from ..core.stability import drift_jacobian, max_stable_step
 from .dissipation import DissipationCheck, dissipation_check
@@ -16,6 +19,22 @@ from .sign_mixtures import (
     distance_to_orthants,
     independent_sign_coupling_cost,
     sign_mixture_w1_bounds,
+)
+from .sign_patterns import (
+    AttackTestResult,
+    CriticGapResult,
+    LinearizationAttack,
+    SignBiases,
+    SignProductScanResult,
+    linearization_attack,
+    linearization_test,
+    lipschitz_critic_test,
+    seed_bit_table,
+    sign_biases_by_order,
+    sign_product_critic,
+    sign_product_scan,
+    subset_sign_biases,
+    uncertified_subsets,
 )
 from .two_sample_tests import (
     ClassifierTestResult,
@@ -28,13 +47,18 @@ from .two_sample_tests import (
 )
 
 __all__ = [
+    "AttackTestResult",
     "ClassifierTestResult",
+    "CriticGapResult",
     "CriticTestResult",
     "DissipationCheck",
+    "LinearizationAttack",
     "LogisticRegression",
     "MultiStartGradientFlow",
     "PermutationTestResult",
     "RateFit",
+    "SignBiases",
+    "SignProductScanResult",
     "W1Bounds",
     "classifier_two_sample_test",
     "dissipation_check",
@@ -43,8 +67,17 @@ __all__ = [
     "fit_rate",
     "hessian_spectra",
     "independent_sign_coupling_cost",
+    "linearization_attack",
+    "linearization_test",
+    "lipschitz_critic_test",
     "max_stable_step",
     "mmd_permutation_test",
+    "seed_bit_table",
+    "sign_biases_by_order",
     "sign_mixture_w1_bounds",
+    "sign_product_critic",
+    "sign_product_scan",
+    "subset_sign_biases",
+    "uncertified_subsets",
     "wgan_gp_critic_test",
 ]

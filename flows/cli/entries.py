@@ -581,6 +581,7 @@ SOLVERS.add(
 SOLVERS.add(
     "js_gan", games.JSGAN, "the original GAN game V(D, G), non-saturating or minimax (a parametric flow)", finish=_step
 )
+SOLVERS.add("f_gan", games.FGAN, "f-GAN game: KL, reverse KL, Pearson, Hellinger or JS bound (a parametric flow)", finish=_step)
 
 CONTROLLERS.add("pid", diffrax.PIDController, "adaptive steps from the solver's error estimate (rtol, atol)")
 CONTROLLERS.add("constant", diffrax.ConstantStepSize, "the fixed step dt0")

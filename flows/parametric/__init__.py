@@ -19,7 +19,6 @@ from .prg_generators import (
     GoldreichPRGGenerator,
     RepeatedBitsGenerator,
     goldreich_predicate,
-    sign_pattern_biases,
 )
 
 __all__ = [
@@ -39,6 +38,5 @@ __all__ = [
     "SymmetricMixtureGenerator",
     "goldreich_predicate",
     "push_forward",
-    "sign_pattern_biases",
     "trainable_parameters",
 ]

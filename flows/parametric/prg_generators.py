@@ -22,14 +22,16 @@ $\mathcal N(0, I_m)$ when $n \ll m$ (`flows.analysis.sign_mixture_w1_bounds`).
 
 Both are `eqx.Module`s called on ONE latent vector of length `latent_dim` $= n + m$ (the
 `flows.parametric.generators` convention; use `flows.parametric.push_forward` for a batch); they have no trainable
-parameters. `sign_patterns()` enumerates the $2^n$ seeds' sign patterns exactly.
+parameters. `sign_patterns()` enumerates the $2^n$ seeds' sign patterns exactly, and `xor_and_masks()`
+gives both as XOR-AND maps $y_j = \bigoplus_{i \in L_j} b_i \oplus \bigwedge_{i \in A_j} b_i$ (the AND term
+absent when $A_j = \emptyset$), the structure the exact bias enumeration and the GF(2) attacks of
+`flows.analysis` (sign patterns) work on.
 """
 
 from __future__ import annotations
 
 import abc
 import functools
-import itertools
 
 import equinox as eqx
 import jax
@@ -41,6 +43,7 @@ from .._checks import check_choice, check_int, check_positive, check_positive_in
 
 _ARITY = 5
 _MAX_ENUMERATED_SEED_DIM = 24
+_MAX_MASKED_SEED_DIM = 62  # bit masks over the seed variables are int64
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -54,7 +57,9 @@ def _sample_hyperedges(seed_dim: int, dim: int, independence: int, key: Array, m
     contains it has a variable in an odd number of XOR parts and in no AND part (`GoldreichPRGGenerator`).
 
     A hyperedge is stored as two bit masks over the seed's variables (XOR part, AND part); for the
-    kept sets $T$ of up to `independence - 1` hyperedges we keep (XOR of XOR masks, OR of AND masks).
+    kept sets $T$ of up to `independence - 1` hyperedges we keep (XOR of XOR masks, OR of AND masks):
+    $\\sum_{i < k} \\binom{j}{i}$ pairs of masks after $j$ kept hyperedges, each candidate checked against
+    all of them in one vectorised pass.
     """
     weights = np.int64(1) << np.arange(seed_dim, dtype=np.int64)
     subsets_odd, subsets_and = np.zeros(1, np.int64), np.zeros(1, np.int64)  # the empty set
@@ -69,7 +74,8 @@ def _sample_hyperedges(seed_dim: int, dim: int, independence: int, key: Array, m
             if drawn > max_candidates:
                 raise ValueError(
                     f"no {independence}-wise independent hypergraph found for `seed_dim` = {seed_dim}, `dim` = {dim} "
-                    f"after {max_candidates} candidates: lower `dim` or `independence`, or raise `seed_dim`."
+                    f"after {max_candidates} candidates ({len(kept)} hyperedges kept): lower `dim` or `independence`, "
+                    "or raise `seed_dim` or `max_candidates`."
                 )
             odd = subsets_odd ^ int(weights[edge[:3]].sum())
             ands = subsets_and | int(weights[edge[3:]].sum())
@@ -85,7 +91,7 @@ def _sample_hyperedges(seed_dim: int, dim: int, independence: int, key: Array, m
     return np.stack(kept).astype(np.int32)
 
 
-def goldreich_predicate(u: Int[Array, "... 5"]) -> Int[Array, "..."]:
+def goldreich_predicate(u: Int[Array, "... 5"]) -> Int[Array, ...]:
     """$P(u) = u_1 \\oplus u_2 \\oplus u_3 \\oplus (u_4 \\wedge u_5)$ on the last axis (bits as 0/1 integers)."""
     return u[..., 0] ^ u[..., 1] ^ u[..., 2] ^ (u[..., 3] & u[..., 4])
 
@@ -99,6 +105,12 @@ class AbstractSignPatternGenerator(eqx.Module):
     @abc.abstractmethod
     def output_bits(self, bits: Int[Array, " n"]) -> Int[Array, " m"]:
         """The stretched bits $y(b) \\in \\{0, 1\\}^m$ of seed bits $b \\in \\{0, 1\\}^n$ (0/1 integers)."""
+
+    @abc.abstractmethod
+    def xor_and_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(XOR masks $L_j$, AND masks $A_j$) as int64 bit masks over the seed variables (bit $i$: variable
+        $i$), shape (m,) each: $y_j = \\bigoplus_{i \\in L_j} b_i \\oplus \\bigwedge_{i \\in A_j} b_i$, the AND
+        term absent when $A_j = \\emptyset$ (module docstring)."""
 
     @property
     def latent_dim(self) -> int:
@@ -130,14 +142,16 @@ class GoldreichPRGGenerator(AbstractSignPatternGenerator):
     - `key`: draws the hypergraph: each $S_j$ is 5 distinct indices of $[n]$, uniformly at random;
       the order inside $S_j$ says which variables enter the XOR (first three) and which the AND
       (last two).
-    - `independence`: $k \in \{1..4\}$ (default 3). Candidates $S_j$ are drawn in turn and rejected
+    - `independence`: $k \in \{1..5\}$ (default 3). Candidates $S_j$ are drawn in turn and rejected
       unless every set $T$ of at most $k$ hyperedges has a variable that lies in the XOR part of
       an odd number of them and in none of their AND parts. Then $\bigoplus_{j\in T} y_j$ is a
       balanced bit (that variable enters it linearly), so every $k$ output bits are independent
       and uniform, and every moment of $x$ of degree $\le k$ equals the Gaussian's (the
       unique-neighbour expansion that Goldreich's PRG asks of its hypergraph; a small random
       hypergraph lacks it: at $n = 16$, $m = 64$ some output pairs have sign correlation 1/2).
-    - `max_candidates`: give up (`ValueError`) after this many rejected draws.
+      Sets of more than $k$ outputs are not certified: their sign products may be biased
+      (`flows.analysis.sign_biases_by_order` enumerates them exactly).
+    - `max_candidates`: give up (`ValueError`) after this many draws.
 
     **Attributes:** `hyperedges`, shape (m, 5), integers (static for `eqx.partition`).
     """
@@ -149,9 +163,11 @@ class GoldreichPRGGenerator(AbstractSignPatternGenerator):
 
     def __init__(self, seed_dim: int, dim: int, *, key: Array, independence: int = 3, max_candidates: int = 50_000):
         check_int("seed_dim", seed_dim, _ARITY)
+        if seed_dim > _MAX_MASKED_SEED_DIM:
+            raise ValueError(f"`seed_dim` must be <= {_MAX_MASKED_SEED_DIM} (int64 bit masks), got {seed_dim}.")
         check_positive_int("dim", dim)
         check_int("independence", independence, 1)
-        check_choice("independence", independence, (1, 2, 3, 4))
+        check_choice("independence", independence, (1, 2, 3, 4, 5))
         self.hyperedges = jnp.asarray(_sample_hyperedges(seed_dim, dim, independence, key, max_candidates))
         self.seed_dim = seed_dim
         self.dim = dim
@@ -159,6 +175,11 @@ class GoldreichPRGGenerator(AbstractSignPatternGenerator):
 
     def output_bits(self, bits):
         return goldreich_predicate(bits[self.hyperedges])
+
+    def xor_and_masks(self):
+        """$L_j = \\{S_{j,1}, S_{j,2}, S_{j,3}\\}$, $A_j = \\{S_{j,4}, S_{j,5}\\}$ as bit masks."""
+        weights = np.int64(1) << np.asarray(self.hyperedges, np.int64)
+        return weights[:, :3].sum(axis=1), weights[:, 3:].sum(axis=1)
 
     def relu_network(
         self, latent: Float[Array, " k"], sharpness: float = 1e-3, magnitude_bound: float = 40.0
@@ -208,28 +229,9 @@ class RepeatedBitsGenerator(AbstractSignPatternGenerator):
     def output_bits(self, bits):
         return bits[jnp.arange(self.dim) % self.seed_dim]
 
+    def xor_and_masks(self):
+        """$L_j = \\{j \\bmod n\\}$ and no AND term: a linear map of the seed bits."""
+        if self.seed_dim > _MAX_MASKED_SEED_DIM:
+            raise ValueError(f"`seed_dim` must be <= {_MAX_MASKED_SEED_DIM} for int64 bit masks, got {self.seed_dim}.")
+        return np.int64(1) << (np.arange(self.dim, dtype=np.int64) % self.seed_dim), np.zeros(self.dim, np.int64)
 
-def sign_pattern_biases(patterns: Int[Array, "r m"], max_order: int = 2) -> dict[int, float]:
-    r"""Largest Fourier bias $\max_{|T| = k} |\mathbb E\,\prod_{j \in T} s_j|$ of the sign patterns (rows,
-    equally likely) for each order $k = 1..$`max_order`: 0 for $k$-wise independent uniform signs.
-
-    A test that looks only at products of at most $k$ coordinates' signs, the moments of degree
-    $\le k$ in $x$ (the magnitudes are independent of the signs), sees nothing where these are 0.
-    Cost $\binom{m}{k}\,r$: for $k \le 3$ and the enumerated patterns of a small seed.
-    """
-    check_int("max_order", max_order, 1)
-    check_choice("max_order", max_order, (1, 2, 3))
-    s = np.asarray(patterns, dtype=np.float64)
-    if s.ndim != 2:
-        raise ValueError(f"`patterns` must have shape (r, m), got {tuple(s.shape)}.")
-    biases = {1: float(np.max(np.abs(s.mean(axis=0))))}
-    if max_order >= 2:
-        second = s.T @ s / s.shape[0]
-        biases[2] = float(np.max(np.abs(second[np.triu_indices(s.shape[1], 1)]), initial=0.0))
-    if max_order >= 3:
-        third = 0.0
-        for j, k in itertools.combinations(range(s.shape[1]), 2):
-            products = (s[:, j] * s[:, k]) @ s[:, k + 1 :] / s.shape[0]
-            third = max(third, float(np.max(np.abs(products), initial=0.0)))
-        biases[3] = third
-    return biases

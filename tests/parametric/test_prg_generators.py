@@ -44,7 +44,7 @@ def test_goldreich_generator_matches_reference_and_relu_network(prg):
 def test_enumerated_seeds_certify_independence_and_the_control_is_correlated(prg):
     """Over all 2^n seeds every output bit is balanced (so each coordinate is exactly N(0, 1)) and, with
     independence=2, every pair is independent (biases computed here by brute force); the repeated-bits
-    generator has the same marginals but pairwise bias 1. sign_pattern_biases agrees with brute force."""
+    generator has the same marginals but pairwise bias 1. flows.analysis.sign_biases_by_order agrees with brute force."""
     patterns = np.asarray(prg.sign_patterns(), dtype=float)
     assert patterns.shape == (2**N, M)
     seeds = np.array(list(itertools.product([0, 1], repeat=N)))[:, ::-1]  # row r: bits of r, LSB first
@@ -54,10 +54,11 @@ def test_enumerated_seeds_certify_independence_and_the_control_is_correlated(prg
     brute = {k: max(abs(np.prod(patterns[:, list(t)], axis=1).mean()) for t in itertools.combinations(range(M), k))
              for k in (1, 2, 3)}
     assert brute[1] == 0 and brute[2] == 0
-    assert flows.parametric.sign_pattern_biases(patterns, 3) == pytest.approx(brute, abs=1e-15)
+    exact = flows.analysis.sign_biases_by_order(*prg.xor_and_masks(), N, max_order=3)
+    assert {r.order: r.largest_bias for r in exact} == pytest.approx(brute, abs=1e-15)
     weak = flows.parametric.RepeatedBitsGenerator(N, M)
-    weak_biases = flows.parametric.sign_pattern_biases(weak.sign_patterns(), 2)
-    assert weak_biases == {1: 0.0, 2: 1.0}
+    weak_biases = flows.analysis.sign_biases_by_order(*weak.xor_and_masks(), N, max_order=2)
+    assert [r.largest_bias for r in weak_biases] == [0.0, 1.0]
     x = flows.parametric.push_forward(weak, jax.random.normal(jax.random.PRNGKey(1), (50, weak.latent_dim)))
     assert bool(jnp.all(x[:, :N] * x[:, N:2 * N] >= 0))
 
@@ -65,11 +66,11 @@ def test_enumerated_seeds_certify_independence_and_the_control_is_correlated(prg
 def test_three_wise_independent_hypergraph_and_bad_input():
     """independence=3 gives zero biases up to order 3 over all seeds (n = 12, m = 30); bad arguments raise."""
     g = flows.parametric.GoldreichPRGGenerator(12, 30, key=jax.random.PRNGKey(0), independence=3)
-    assert flows.parametric.sign_pattern_biases(g.sign_patterns(), 3) == {1: 0.0, 2: 0.0, 3: 0.0}
+    assert [r.largest_bias for r in flows.analysis.sign_biases_by_order(*g.xor_and_masks(), 12, max_order=3)] == [0.0] * 3
     with pytest.raises(ValueError, match="seed_dim"):
         flows.parametric.GoldreichPRGGenerator(4, 8, key=jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="independence"):
-        flows.parametric.GoldreichPRGGenerator(8, 8, key=jax.random.PRNGKey(0), independence=5)
+        flows.parametric.GoldreichPRGGenerator(8, 8, key=jax.random.PRNGKey(0), independence=6)
     with pytest.raises(ValueError, match="seed_dim"):
         flows.parametric.GoldreichPRGGenerator(6, 40, key=jax.random.PRNGKey(0), independence=3, max_candidates=200)
     with pytest.raises(ValueError, match="dim"):
