@@ -55,7 +55,7 @@ def test_every_public_flow_kernel_target_and_solver_has_an_entry():
     assert {targets.Gaussian, targets.GaussianMixture, targets.Spiral} <= public_targets
     assert public_targets <= _made_by(entries.TARGETS)
     public_solvers = _concrete(games, games.AbstractAdversarialGame) | {flows.GradientDescent}
-    assert len(public_solvers) == 4
+    assert len(public_solvers) == 5
     assert public_solvers <= _made_by(entries.SOLVERS)
 
 
@@ -246,7 +246,7 @@ PARAMETRIC = {
 }
 
 
-@pytest.mark.parametrize("kind", ["mmd_gan", "wgan_gp", "js_gan"])
+@pytest.mark.parametrize("kind", ["mmd_gan", "parameter_penalty_mmd_gan", "wgan_gp", "js_gan"])
 def test_each_game_runs_from_a_config_as_from_python(kind, tmp_path):
     """A game with an MLP critic (key fold_in(key, 5)) and Adam: its class defaults, and two
     iterations equal to the Python API's to rounding."""
