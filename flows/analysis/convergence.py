@@ -35,7 +35,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
-from .._checks import check_positive, check_positive_int
+from .._checks import check_int, check_positive
 from ..core.flow import AbstractFlow
 from .linear_stability import drift_jacobian
 
@@ -108,12 +108,13 @@ def sublevel_infimum(
     - `level`: $\ell > 0$, e.g. the constraint's value at a run's start.
     - `candidates`: (n, p) points to start from (random points around the start and the minimizer,
       say); the infeasible ones are dropped.
-    - `polish`: how many of the best feasible candidates the barrier method polishes.
+    - `polish`: how many of the best feasible candidates the barrier method polishes (0: none,
+      the best feasible candidate is the answer).
     - `barriers`: the decreasing barrier weights $\mu$ (relative to the scale of `function`).
     - `max_steps`: BFGS steps per barrier weight.
     """
     check_positive("level", level)
-    polish = check_positive_int("polish", polish)
+    polish = check_int("polish", polish, 0)
     points = jnp.asarray(candidates)
     if points.ndim != 2 or points.shape[0] == 0:
         raise ValueError(f"`candidates` must be a non-empty (n, p) batch of points, got shape {tuple(points.shape)}.")
@@ -122,14 +123,15 @@ def sublevel_infimum(
     if feasible.size == 0:
         raise ValueError(f"no candidate lies in the sublevel set (constraint <= {level:g}): give points inside it.")
     best = feasible[np.argsort(values[feasible])[:polish]]
-    starts = points[best]
-    polished = np.asarray(_polish(function, constraint, jnp.asarray(level, points.dtype), starts,
-                                  jnp.asarray(barriers, points.dtype), max_steps))
-    final_values, final_constraints = (np.asarray(a) for a in _evaluate(function, constraint, jnp.asarray(polished)))
-    inside = (final_constraints <= level) & np.isfinite(final_values)
-    pool_values = np.concatenate([values[feasible], final_values[inside]])
-    pool_points = np.concatenate([np.asarray(points)[feasible], polished[inside]])
-    pool_constraints = np.concatenate([constraints[feasible], final_constraints[inside]])
+    pool_values, pool_points, pool_constraints = values[feasible], np.asarray(points)[feasible], constraints[feasible]
+    if best.size:
+        polished = np.asarray(_polish(function, constraint, jnp.asarray(level, points.dtype), points[best],
+                                      jnp.asarray(barriers, points.dtype), max_steps))
+        final_values, final_constraints = (np.asarray(a) for a in _evaluate(function, constraint, jnp.asarray(polished)))
+        inside = (final_constraints <= level) & np.isfinite(final_values)
+        pool_values = np.concatenate([pool_values, final_values[inside]])
+        pool_points = np.concatenate([pool_points, polished[inside]])
+        pool_constraints = np.concatenate([pool_constraints, final_constraints[inside]])
     i = int(np.argmin(pool_values))
     return SublevelInfimum(
         value=float(pool_values[i]), argmin=pool_points[i], constraint_at_argmin=float(pool_constraints[i]),
