@@ -55,9 +55,10 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import optimistix as optx  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
-from report import Outputs, fmt, parse_args  # noqa: E402
 
 import flows  # noqa: E402
+
+from report import Outputs, fmt, parse_args  # noqa: E402
 
 NAME, ORDER, TITLE = "benign_landscape", 1, "Benign MMD landscape"
 RATIOS = (0.1, 0.3, 1.0, 3.0, 10.0)
