@@ -633,8 +633,12 @@ def animate(parts: dict, out: Outputs, config: dict) -> dict:
         part, h, diagnostic, problem = parts["sampled"], config["sampled_steps"][0], "mmd2", "affine"
     runs = {m: part["trajectories"][m][h] for m in SAMPLED if m in part["trajectories"] and part["trajectories"][m].get(h) is not None}
     path = out.media("pkgf_vs_gan.gif")
+    # the ring's panels show the ring (1.5x its extent): a run that spreads far from it, as PKGF-GD (x) does,
+    # would otherwise set limits that shrink every other panel to a dot
+    extent = 1.5 * float(np.max(np.abs(part["target"]))) if problem == "ring" else None
+    limits = None if extent is None else (-extent, extent)
     flows.export.animate_comparison(runs, path, target=part["target"], samples=part["show"], diagnostic=diagnostic, clock="time",
-                                    frames=config["frames"], fps=6, panel_size=2.4, dpi=config["dpi"],
+                                    frames=config["frames"], fps=6, panel_size=2.4, dpi=config["dpi"], xlim=limits, ylim=limits,
                                     title=f"{problem}: generated samples, step h = {h:g} (iteration k at t = kh)")
     return {"problem": problem, "step": h, "diagnostic": diagnostic, "methods": list(runs), "frames": config["frames"],
             "bytes": path.stat().st_size, "path": out.link(path)}
@@ -882,12 +886,14 @@ def _reading(doc: dict) -> str:
         f"- Where the condition must fail (misspecified): α(t) → {fmt(mis['alpha_final'], 2)}, MMD² plateaus {fmt(mis['relative_gap_final'], 2)} "
         f"above the predicted best rank-1 value — {'as predicted' if fails else '**not as predicted**'}.",
         f"- Game → flow as the critic is solved: {', '.join(approaches) if approaches else 'neither game'} "
-        f"{'approach' if len(approaches) != 1 else 'approaches'} its flow's path in the sweep"
+        f"{'approaches its flow' if len(approaches) == 1 else 'approach their flows'}' paths in the sweep"
         + ("" if len(approaches) == len(samp["critic_sweep"]) else " (the other does not: a refuting result at this size)") + ".",
         f"- Stability on samples (affine): PKGF-GD oscillated/diverged at h ∈ {_set(pkgf_unstable['PKGF-GD'])}, the parameter-penalty "
         f"game at {_set(unstable_games['parameter-penalty game'])}; PKGF-GD (x) at {_set(pkgf_unstable['PKGF-GD (x)'])}, the x-penalty "
         f"game at {_set(unstable_games['x-penalty game'])} — "
         + ("no step size where a flow is unstable and its game is not." if stabilizes else "**a game is stable where its flow is not** (refuting result).")
+        + f" Far from the target at the end, flagged or not (last-block median above a tenth of the start MMD² {fmt(pop['start_mmd2'], 3)}, "
+        + "the same far start): " + "; ".join(f"{m} at {_set(_stuck(samp['sweep'], m, pop['start_mmd2']))}" for m in samp["sweep"]) + "."
         + f" Population (exact): PKGF-GD unstable at {_set(_unstable(pop['sweep'], 'PKGF-GD'))}, MMD GD at "
           f"{_set(_unstable(pop['sweep'], 'MMD GD'))}: a larger stable range is not PKGF's alone; PKGF-GD's is known in advance "
           f"(h < 2/μ_max), MMD GD's depends on the curvature.",
@@ -898,6 +904,10 @@ def _reading(doc: dict) -> str:
                      f"against the floor {fmt(ring['floor']['exact'], 3)} shows what the earlier version of this page reported (its "
                      "training-batch score) was memorization, not fit. At this size the ring supports no ranking beyond the table.")
     return "\n".join(items)
+
+
+def _stuck(sweep: dict, method: str, start: float) -> list[str]:
+    return [h for h, r in sweep[method].items() if r["level"] is None or r["level"] > 0.1 * start]
 
 
 def _approaches(rows: dict) -> bool:

@@ -195,10 +195,12 @@ def rerender(name: str, root: Path | None = None) -> Path:
     spec = importlib.util.spec_from_file_location(f"experiment_{name}", Path(__file__).parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(Path(__file__).parent))
+    sys.modules[spec.name] = module  # dataclasses (equinox modules) look their module up while the class is made
     try:
         spec.loader.exec_module(module)
     finally:
         sys.path.pop(0)
+        sys.modules.pop(spec.name, None)
     if not hasattr(module, "render"):
         raise ValueError(f"experiments/{name}.py defines no `render(document)`: its page is written by its run only.")
     out = Outputs(name, order=module.ORDER, root=root)
