@@ -731,6 +731,13 @@ def render(doc: dict) -> str:
               if "mixture" in figures else f"![Hessian spectra]({figures['spectra']})"]
     if "animation" in figures:
         lines += ["", f"Animation: [GD on the mixture landscape]({figures['animation']})."]
+    if doc["quick"]:
+        lines += ["", "**Size.** These numbers come from the quick setting (`--quick`: the d = 2 mixture, one low-rank case, "
+                  f"{setup['iterations']} iterations, one bandwidth for the finite sample). The full setting "
+                  "(`python experiments/benign_landscape.py`) adds the unknown mean in d = 2 and 10, the low-rank cases (2, 1, 1), "
+                  "(5, 2, 2), (5, 3, 2) (k > r) and an ill-conditioned target, the unknown-mean low-rank model, the d = 5 mixture, "
+                  "a finite-sample low-rank run with its baselines and 1000 iterations; until it is run, the claims above are "
+                  "supported only for the cases in the tables."]
     lines += ["", f"Wall time {fmt(doc['wall_time_s'], 3)} s (" + ", ".join(f"{k} {fmt(v, 3)} s" for k, v in doc["seconds"].items()) + ")."]
     return "\n".join(lines)
 
@@ -755,10 +762,12 @@ def _low_rank_section(doc: dict) -> list[str]:
                      f"{row['newton_found']} |")
     rows = doc["low_rank_points"].values()
     singular = sum(row["families_with_zero_eigenvalues"] for row in rows)
+    newton, converged = sum(row["newton_found"] for row in rows), sum(row["search"]["converged"] for row in rows)
+    starts = sum(row["search"]["starts"] for row in rows)
     lines += ["", f"{singular} of the {sum(row['num_families'] for row in rows)} families have a singular Hessian (the orbit "
-              "A → AR, rank-deficient A): there Newton's step is undefined, which is why Newton's method from the same starts "
-              "(the previous version of this page used it) finds few or none of these points, while Levenberg-Marquardt, "
-              "which damps the step, finds them."]
+              "A → AR, rank-deficient A), where Newton's step is undefined: Newton's method (the previous version of this page "
+              f"used it) reaches a stationary point from {newton} of the {starts} starts, Levenberg-Marquardt, which damps the "
+              f"step, from {converged}."]
     zero_mean = [row for row in rows if row["model"] == "zero mean"]
     unknown = [row for row in rows if row["model"] == "unknown mean"]
     if zero_mean and unknown and zero_mean[0]["counts"]["local maximum"] and not unknown[0]["counts"]["local maximum"]:
@@ -841,7 +850,8 @@ def readme(doc: dict) -> str:
             f"({degenerate} degenerate families; strict saddles: " + ", ".join(f"{label} {n}" for label, n in saddles.items())
             + f"), and {doc['setup']['starts']} random starts reach the global minimum at the data-scale bandwidth; away from it "
             f"the success falls to {worst[0]:.2f} ({worst[1]}) within {doc['setup']['iterations']} iterations, by plateaus and slow "
-            "directions rather than local minima.")
+            "directions rather than local minima."
+            + (" (Quick setting: the cases listed in its section of EXPERIMENTS.md only.)" if doc["quick"] else ""))
 
 
 if __name__ == "__main__":

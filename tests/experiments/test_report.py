@@ -72,7 +72,7 @@ def test_fmt_gives_significant_digits_and_names_missing_values(load_experiment):
     assert [fmt(0.012345), fmt(12345.0, 3), fmt(None), fmt(True), fmt(7), fmt(0.0)] == ["0.012", "1.23e+04", "—", "yes", "7", "0"]
 
 
-@pytest.mark.parametrize("name", ["pkgf_vs_gan"])
+@pytest.mark.parametrize("name", ["benign_landscape", "pkgf_vs_gan"])
 def test_the_published_section_and_readme_block_are_the_results_file_rendered(tmp_path, load_experiment, name):
     """`report.py NAME` on a copy of the committed results file reproduces the committed section of
     EXPERIMENTS.md and the README block character for character (the script is loaded afresh, so
