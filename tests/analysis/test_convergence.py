@@ -69,7 +69,6 @@ def test_noise_free_decreasing_curve_never_oscillates():
     assert not check.oscillated and check.largest_giveback == 0.0 and check.block_length == 30
 
 
-@pytest.mark.slow  # tests/experiments/test_pkgf_vs_gan.py checks the same on sampled PKGF-GD
 def test_sampled_run_at_its_noise_floor_does_not_oscillate_but_trips_the_pointwise_rule():
     """Parametric MMD GD with 16 fresh latents a step on an affine generator, scored by the exact
     population MMD²: it falls from 0.61 to a floor near 5e-3 (measured), dipping to 1e-3 on the way,

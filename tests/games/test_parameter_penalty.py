@@ -128,7 +128,6 @@ def test_a_converged_critic_makes_the_game_step_the_pkgf_step():
     assert errors[3000] < 1e-9 and errors[1] > 0.1, errors
 
 
-@pytest.mark.slow  # the quick pkgf_vs_gan experiment and the command-line game test run it through simulate
 def test_game_runs_through_simulate_with_fresh_latents():
     """simulate drives the game: the same key draws the same fresh latents as PKGF-GD does, the run is
     deterministic given the key, and MMD^2 of the affine generator falls."""
