@@ -22,14 +22,25 @@ A full run writes into the repository (`media/`, `experiments/results/`, `EXPERI
 so a quick run never overwrites the published results. Each section of `EXPERIMENTS.md` sits
 between two HTML comments naming the experiment, so a script rewrites only its own section and
 the page keeps the experiments in their `order`.
+
+**Numbers from the results file only.** A script that defines `render(document) -> str` (its
+section) and, optionally, `readme(document) -> str` (its sentences in README.md) publishes with
+`out.publish(results, title, render, readme)`: the results are written, read back from
+`experiments/results/NAME.json`, and the page and README are rendered from what was read, so no
+figure on either is typed by hand or taken from memory. `python experiments/report.py NAME...`
+renders those experiments again from their results files (the README block of experiment NAME
+sits between `<!-- numbers: NAME -->` and `<!-- end numbers: NAME -->`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +60,7 @@ API. `python experiments/NAME.py` reproduces the section, its figures and
 seconds (the tests run every quick mode and check its claim) and writes into `experiments/quick/`.
 """
 _SECTION = re.compile(r"<!-- experiment (\d+): ([\w-]+) -->\n(.*?)<!-- end: \2 -->\n", re.S)
+README = "README.md"
 
 
 def parse_args(description: str | None) -> argparse.Namespace:
@@ -130,3 +142,80 @@ class Outputs:
         with atomic_path(self.page_path) as tmp:
             tmp.write_text(header.rstrip("\n") + "\n\n" + body)
         return self.page_path
+
+    def read_results(self) -> dict:
+        """The results file as written (JSON: NaN and inf are null)."""
+        return json.loads(self.results_path.read_text())
+
+    @property
+    def readme_path(self) -> Path:
+        return self.root / README
+
+    def write_readme_block(self, markdown: str) -> Path:
+        """Replace the text between `<!-- numbers: NAME -->` and `<!-- end numbers: NAME -->` in
+        `root/README.md`, atomically (a README without the markers gets the block appended; none
+        at all, e.g. under a quick root, is created holding only the block)."""
+        start, end = f"<!-- numbers: {self.name} -->", f"<!-- end numbers: {self.name} -->"
+        block = f"{start}\n{markdown.strip()}\n{end}"
+        text = self.readme_path.read_text() if self.readme_path.exists() else ""
+        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+        text = pattern.sub(lambda _: block, text) if pattern.search(text) else (text.rstrip("\n") + "\n\n" + block).lstrip("\n")
+        with atomic_path(self.readme_path) as tmp:
+            tmp.write_text(text.rstrip("\n") + "\n")
+        return self.readme_path
+
+    def publish(self, results: dict, title: str, render: Callable[[dict], str],
+                readme: Callable[[dict], str] | None = None) -> dict:
+        """Write `results`, read them back, and render this experiment's section (and README
+        block) from what was read; return the document read."""
+        self.write_results(results)
+        document = self.read_results()
+        self.write_section(title, render(document))
+        if readme is not None:
+            self.write_readme_block(readme(document))
+        return document
+
+
+def fmt(value: Any, digits: int = 2, none: str = "—") -> str:
+    """A number for the page: `digits` significant digits (`none` for a missing value)."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}"
+
+
+def rerender(name: str, root: Path | None = None) -> Path:
+    """Render experiment `name`'s section (and README block) again from its results file, with
+    the script's `render` (and `readme`) and the title and order it declares (`TITLE`, `ORDER`)."""
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}", Path(__file__).parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(Path(__file__).parent))
+    sys.modules[spec.name] = module  # dataclasses (equinox modules) look their module up while the class is made
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+        sys.modules.pop(spec.name, None)
+    if not hasattr(module, "render"):
+        raise ValueError(f"experiments/{name}.py defines no `render(document)`: its page is written by its run only.")
+    out = Outputs(name, order=module.ORDER, root=root)
+    document = out.read_results()
+    out = Outputs(name, order=module.ORDER, quick=bool(document.get("quick")), root=out.root)
+    out.write_section(module.TITLE, module.render(document))
+    if hasattr(module, "readme"):
+        out.write_readme_block(module.readme(document))
+    return out.page_path
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Render experiments' sections of EXPERIMENTS.md (and README numbers) from their results files.")
+    parser.add_argument("names", nargs="+", help="experiment names (experiments/NAME.py with a `render`)")
+    parser.add_argument("--root", type=Path, default=None, help="folder holding experiments/results/ and EXPERIMENTS.md")
+    arguments = parser.parse_args()
+    for experiment in arguments.names:
+        print(rerender(experiment, arguments.root))

@@ -579,6 +579,12 @@ SOLVERS.add(
     finish=_step,
 )
 SOLVERS.add(
+    "parameter_penalty_mmd_gan",
+    games.ParameterPenaltyMMDGAN,
+    "MMD GAN whose critic is penalized through the generator's parameters: PKGF in the exact-critic limit",
+    finish=_step,
+)
+SOLVERS.add(
     "js_gan", games.JSGAN, "the original GAN game V(D, G), non-saturating or minimax (a parametric flow)", finish=_step
 )
 SOLVERS.add("f_gan", games.FGAN, "f-GAN game: KL, reverse KL, Pearson, Hellinger or JS bound (a parametric flow)", finish=_step)
@@ -593,6 +599,12 @@ CRITICS.add(
     "linear critic on random Fourier features of a Gaussian kernel (key fold_in(key, 5))",
 )
 CRITICS.add("mlp", games.MLPCritic, "MLP critic (key fold_in(key, 5))")
+CRITICS.add(
+    "kernel_features",
+    games.KernelFeatureCritic,
+    "linear critic on the random features of the run's kernel: the RKHS of the features backend (key fold_in(key, 5))",
+    context={"kernel": RUN_KERNEL},
+)
 
 # ---------------------------------------------------------------- diagnostics
 

@@ -15,15 +15,19 @@ from .f_gan import (
     SquaredHellinger,
     variational_divergence_bound,
 )
+from .feature_critic import KernelFeatureCritic
 from .game import AbstractAdversarialGame
 from .js_gan import JSGAN, js_gan_value
 from .mmd_gan import MMDGAN
+from .parameter_penalty import ParameterPenaltyMMDGAN
 from .wgan_gp import WGANGP, gradient_norm_penalty, gradient_penalty
 
 __all__ = [
     "FGAN",
     "F_DIVERGENCES",
     "JSGAN",
+    "JSGAN",
+    "MMDGAN",
     "MMDGAN",
     "WGANGP",
     "AbstractAdversarialGame",
@@ -33,8 +37,10 @@ __all__ = [
     "AdaGANResult",
     "GeneratorMixture",
     "JensenShannon",
+    "KernelFeatureCritic",
     "KullbackLeibler",
     "MLPCritic",
+    "ParameterPenaltyMMDGAN",
     "PearsonChiSquared",
     "RandomFeatureCritic",
     "ReverseKullbackLeibler",

@@ -16,6 +16,7 @@ latents=z)`: the game reads the target samples and each step's latents from the 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
@@ -58,6 +59,16 @@ class AbstractAdversarialGame(AbstractDiscreteSolver):
     def generator_objective(self, critic: AbstractCritic, x: Array) -> Array:
         """$\\ell(u; x)$, minimized by the generator through the generated samples `x`."""
 
+    def step_critic_objective(
+        self, flow: AbstractParametricFlow, y: PyTree, z: Array, target: Array
+    ) -> Callable[[PyTree, Array | None], Array]:
+        """The critic's objective at one step, as a function of (weights, key): $L(w; x, y)$
+        (`critic_objective`) on the generated samples $x = G_\\theta(z)$ of the generator parameters
+        `y` and the step's latents `z`. A game whose critic objective depends on the generator
+        itself, not only on its samples, overrides this."""
+        x = jax.lax.stop_gradient(push_forward(flow.generator(y), z))
+        return lambda weights, key: self.critic_objective(weights, x, target, key)
+
     def critic_from(self, weights: PyTree) -> AbstractCritic:
         """The critic with trained arrays `weights`."""
         return eqx.combine(weights, eqx.partition(self.critic, self.critic.trainable())[1])
@@ -79,12 +90,12 @@ class AbstractAdversarialGame(AbstractDiscreteSolver):
         dtype = jax.tree_util.tree_leaves(y)[0].dtype
         z = flow.step_latents(key, dtype)
         target = flow.objective.target_samples(dtype)
-        x = jax.lax.stop_gradient(push_forward(flow.generator(y), z))
+        objective = self.step_critic_objective(flow, y, z, target)
 
         def ascent(i, carry):
             w, s = carry
             k = None if key is None else jax.random.fold_in(key, i + 1)
-            grads = jax.grad(lambda w_: -self.critic_objective(w_, x, target, k))(w)
+            grads = jax.grad(lambda w_: -objective(w_, k))(w)
             updates, s = self.critic_optimizer.update(grads, s, w)
             return optax.apply_updates(w, updates), s
 

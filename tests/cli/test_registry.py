@@ -247,7 +247,7 @@ PARAMETRIC = {
 }
 
 
-@pytest.mark.parametrize("kind", ["mmd_gan", "wgan_gp", "js_gan", "f_gan"])
+@pytest.mark.parametrize("kind", ["mmd_gan", "parameter_penalty_mmd_gan", "wgan_gp", "js_gan", "f_gan"])
 def test_each_game_runs_from_a_config_as_from_python(kind, tmp_path):
     """A game with an MLP critic (key fold_in(key, 5)) and Adam: its class defaults, and two
     iterations equal to the Python API's to rounding."""
