@@ -188,8 +188,15 @@ class PKGF(AbstractParametricFlow):
         return optax.tree_utils.tree_scale(-1.0, direction), lin.gradient
 
     def alpha(self, t, y, args) -> Array:
-        """The convergence-condition constant $\\alpha(t) = \\nabla F^\\top(\\Gamma+\\lambda)^{-1}\\nabla F / \\mathrm{MMD}^2$."""
-        return self.dissipation(t, y, args) / self.mmd2(t, y, args)
+        """The convergence-condition constant $\\alpha(t) = \\nabla F^\\top(\\Gamma+\\lambda)^{-1}\\nabla F / \\mathrm{MMD}^2$.
+
+        Where MMD² has reached zero to rounding (it is ≤ 0 there) the ratio is 0/0 and α is not
+        defined; this returns 0 there, so a run that converges to the target is not taken for a
+        diverging one (a NaN diagnostic stops `simulate`). Read α only where MMD² is above its
+        rounding level."""
+        dissipation, mmd2 = self.dissipation(t, y, args), self.mmd2(t, y, args)
+        defined = mmd2 > 0
+        return jnp.where(defined, dissipation / jnp.where(defined, mmd2, 1.0), 0.0)
 
     def diagnostics(self) -> dict[str, Diagnostic]:
         extra = {"metric_min_eigenvalue": self.metric_min_eigenvalue} if self.solve == "dense" else {}

@@ -55,7 +55,7 @@ def test_every_public_flow_kernel_target_and_solver_has_an_entry():
     assert {targets.Gaussian, targets.GaussianMixture, targets.Spiral} <= public_targets
     assert public_targets <= _made_by(entries.TARGETS)
     public_solvers = _concrete(games, games.AbstractAdversarialGame) | {flows.GradientDescent}
-    assert len(public_solvers) == 5
+    assert len(public_solvers) == 6  # GD, the MMD, parameter-penalty MMD, WGAN-GP, JS and f-GAN games
     assert public_solvers <= _made_by(entries.SOLVERS)
 
 

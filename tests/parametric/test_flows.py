@@ -181,6 +181,24 @@ def test_population_pkgf_converges_at_rate_at_least_two_alpha():
     assert np.all(mmd2 <= np.exp(-2 * alpha0 * traj.ts) * mmd2[0] * (1 + 1e-6))
 
 
+def test_a_pkgf_run_that_reaches_the_target_is_not_taken_for_a_diverging_one():
+    """Started at the target itself (population MMD² = 0 to rounding), alpha = D / MMD² is 0/0:
+    it is reported as 0 there, finite, so simulate's NaN-diagnostic check does not stop the run,
+    while alpha away from the target is still the ratio."""
+    target = flows.targets.Gaussian(jnp.array([1.5, 0.5]), jnp.array([[1.2, 0.3], [0.3, 0.5]]))
+    at_target = flows.parametric.AffineGenerator(jnp.linalg.cholesky(target.covariance), target.mean)
+    flow = flows.parametric.PKGF(at_target, target, flows.kernels.GaussianKernel(SIGMA), reg=1e-3, solve="dense")
+    params = flow.check_state(at_target)
+    assert float(flow.mmd2(0.0, params, None)) <= 1e-15
+    traj = flows.simulate(flow, at_target, t1=1.0, ts=jnp.linspace(0.0, 1.0, 3), solver=flows.GradientDescent(step=0.5),
+                          diagnostics={"mmd2": flow.mmd2, "alpha": flow.alpha})
+    assert np.all(np.isfinite(traj.diagnostics["alpha"]))
+    moved = eqx.tree_at(lambda g: g.offset, at_target, at_target.offset + 0.3)
+    state = flow.check_state(moved)
+    expected = flow.dissipation(0.0, state, None) / flow.mmd2(0.0, state, None)
+    np.testing.assert_allclose(flow.alpha(0.0, state, None), expected, rtol=1e-14)
+
+
 def test_population_metric_and_gradient_agree_with_many_samples():
     """The sample-based grad F agrees with the exact population gradient within sampling error:
     the mean error over R replicates is within 4 standard errors (plus the O(1/m) V-statistic bias).
