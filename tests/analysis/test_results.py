@@ -11,7 +11,11 @@ import pytest
 
 import flows
 
-RESULTS = ("RateFit", "DissipationCheck", "PermutationTestResult", "ClassifierTestResult", "CriticTestResult", "W1Bounds")
+RESULTS = (
+    "RateFit", "DissipationCheck", "PermutationTestResult", "ClassifierTestResult", "CriticTestResult", "W1Bounds",
+    "SignBiases", "SignProductScanResult", "CriticGapResult", "LinearizationAttack", "AttackTestResult",
+    "SublevelInfimum", "LinearizedRates", "OscillationCheck", "LowRankCriticalPoints",
+)
 
 
 @pytest.mark.parametrize("name", RESULTS)
