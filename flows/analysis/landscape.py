@@ -99,13 +99,18 @@ class MultiStartGradientFlow(AbstractGradientFlow):
         return {"objective": self.values, "gradient_norm": self.gradient_norm, **super().diagnostics()}
 
 
+HESSIAN_BATCH = 16
+
+
 @eqx.filter_jit
 def _spectra(objective, points):
     def spectrum(theta):
         hessian = jax.hessian(objective)(theta)
         return jnp.linalg.eigvalsh(0.5 * (hessian + hessian.T))
 
-    return jax.vmap(spectrum)(points)
+    # batches of 16 (vmapped inside a sequential map): one vmap over ~100 Hessians of a
+    # Cholesky-based objective deadlocked XLA's CPU runtime intermittently (jax 0.10.2)
+    return jax.lax.map(spectrum, points, batch_size=HESSIAN_BATCH)
 
 
 def hessian_spectra(objective: Objective, points: Float[ArrayLike, "B p"]) -> Float[np.ndarray, "B p"]:
