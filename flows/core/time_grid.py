@@ -30,17 +30,25 @@ def check_interval(t0, t1) -> tuple[float, float]:
     return t0, t1
 
 
+def _rounding(values) -> float:
+    """A few roundings (8 eps) of `values`' float type; 0 for None and non-float values."""
+    dtype = None if values is None else np.asarray(values).dtype
+    return 8 * float(np.finfo(dtype).eps) if dtype is not None and np.issubdtype(dtype, np.floating) else 0.0
+
+
 def check_save_times(ts, t0: float, t1: float) -> np.ndarray:
     """`ts` as a float array clipped to [t0, t1]: non-empty, 1-D, finite, non-decreasing, inside the
-    interval up to `GRID_TOLERANCE` of its scale."""
-    ts = np.asarray(ts, dtype=float)
+    interval up to `GRID_TOLERANCE` of its scale, or a few roundings of `ts`'s own float type (a
+    float32 `jnp.linspace(0, 0.2, 3)` ends at 0.2000000030)."""
+    rounding = _rounding(ts)
+    ts = np.asarray(ts).astype(float)
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError(f"`ts` must be a non-empty 1-D array of times, got shape {ts.shape}.")
     if not np.all(np.isfinite(ts)):
         raise ValueError("`ts` must be finite.")
     if np.any(np.diff(ts) < 0):
         raise ValueError("`ts` must be non-decreasing.")
-    span = GRID_TOLERANCE * max(1.0, abs(t0), abs(t1))
+    span = max(GRID_TOLERANCE, rounding) * max(1.0, abs(t0), abs(t1))
     if ts[0] < t0 - span or ts[-1] > t1 + span:
         raise ValueError(f"`ts` must lie in [t0, t1] = [{t0}, {t1}], got [{ts[0]}, {ts[-1]}].")
     return np.clip(ts, t0, t1)
@@ -60,7 +68,7 @@ def discrete_save_steps(t0: float, t1: float, step, *, ts=None, saves: int = DEF
     **Raises:** `ValueError` naming `t1` or `ts` when they are off the grid.
     """
     step_value = float(step)
-    tolerance = max(GRID_TOLERANCE, 8 * float(np.finfo(np.asarray(step).dtype).eps))
+    tolerance = max(GRID_TOLERANCE, _rounding(step), _rounding(ts))
     total = (t1 - t0) / step_value
     n_steps = round(total)
     if n_steps < 1 or abs(total - n_steps) > tolerance * max(1.0, total):

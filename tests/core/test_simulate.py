@@ -206,3 +206,19 @@ def test_the_spread_bound_is_relative_to_the_target_and_the_start():
     spread = flow.spread()
     np.testing.assert_allclose(spread.centre, [0.5, 0.0], rtol=0, atol=1e-15)
     assert float(spread.target) == pytest.approx(0.5) and float(spread(x0)) == pytest.approx(20.5)
+
+
+def test_float32_save_times_at_the_interval_end_are_accepted():
+    """A float32 `jnp.linspace(0, 0.2, 3)` ends at 0.2000000030, past t1 = 0.2 by one float32
+    rounding: both engines accept it (and save at 0.2), while a time a float32 rounding cannot
+    explain (t1 + 1e-4) is still refused."""
+    target = jax.random.normal(jax.random.PRNGKey(0), (20, 2), jnp.float32)
+    x0 = jax.random.normal(jax.random.PRNGKey(1), (10, 2), jnp.float32)
+    flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.0))
+    ts = jnp.linspace(0.0, 0.2, 3, dtype=jnp.float32)
+    assert float(ts[-1]) > 0.2
+    for solver in (flows.GradientDescent(step=0.1), diffrax.Tsit5()):
+        traj = flows.simulate(flow, x0, t1=0.2, ts=ts, solver=solver)
+        np.testing.assert_allclose(traj.ts, [0.0, 0.1, 0.2], rtol=1e-6)
+    with pytest.raises(ValueError, match="`ts` must lie in"):
+        flows.simulate(flow, x0, t1=0.2, ts=jnp.array([0.0, 0.2001]), solver=diffrax.Tsit5())
