@@ -351,7 +351,34 @@ def _columns(weights: Array | None, y: Array) -> Array:
     return _ones(y) if weights is None else weights
 
 
-class FourierApproximation(AbstractSumBackend):
+class AbstractFourierBackend(AbstractSumBackend):
+    """What the two Fourier backends share: their `rtol` and `max_modes` fields (declared by each,
+    with its own defaults) checked alike, and `plan` from their own `_setup` (rtol, NUFFT
+    tolerance, grid ladder) and `_plan`."""
+
+    def __check_init__(self):
+        _check_rtol(self.rtol)
+        check_positive_int("max_modes", self.max_modes)
+        if self.max_modes < 8:
+            raise ValueError(f"`max_modes` must be at least 8, got {self.max_modes}.")
+
+    @abc.abstractmethod
+    def _setup(self, kernel: AbstractKernel, x: Array, order: int) -> tuple[float, float, tuple[int, ...]]:
+        """(rtol, NUFFT tolerance, the ladder of grids tried) for a sum of derivative order `order`."""
+
+    @abc.abstractmethod
+    def _plan(self, kernel, x, y, order, rtol, eps, ladder) -> fourier_bounds.FourierPlan:
+        """The plan of one sum, after `_setup`."""
+
+    def plan(self, kernel: AbstractKernel, x: Array, y: Array, order: int = 0) -> fourier_bounds.FourierPlan:
+        """The period, grid and error bound (per unit weight) of a sum of derivative order `order`
+        (0 values, 1 gradients, 2 Hessian sums) of `kernel` over the rows of `x` and `y` (for the
+        sliced backend: of its 1-D sums, in units of the 1-D kernel $f$)."""
+        rtol, eps, ladder = self._setup(kernel, x, order)
+        return self._plan(kernel, x, y, order, rtol, eps, ladder)
+
+
+class FourierApproximation(AbstractFourierBackend):
     """Kernel sums by non-uniform FFTs for kernels with a spectrum (`fourier_transform`: Gaussian,
     Laplace, Matérn, sums of them) in d ≤ 3, in O(N + M + K^d log K) (`flows.kernels.fourier`;
     Potts & Steidl, SIAM J. Sci. Comput. 2003). The period T, the K^d modes and the NUFFT
@@ -383,13 +410,7 @@ class FourierApproximation(AbstractSumBackend):
     rtol: float | None = eqx.field(static=True, default=None)
     max_modes: int = eqx.field(static=True, default=2**22)
 
-    def __check_init__(self):
-        _check_rtol(self.rtol)
-        check_positive_int("max_modes", self.max_modes)
-        if self.max_modes < 8:
-            raise ValueError(f"`max_modes` must be at least 8, got {self.max_modes}.")
-
-    def _setup(self, kernel: AbstractKernel, x: Array, order: int) -> tuple[float, float, tuple[int, ...]]:
+    def _setup(self, kernel, x, order):
         dim = x.shape[1]
         if dim > 3:
             raise ValueError(
@@ -406,12 +427,6 @@ class FourierApproximation(AbstractSumBackend):
             )
         rtol, eps = _tolerances(self.rtol, x.dtype)
         return rtol, eps, fourier_bounds.mode_ladder(dim, self.max_modes)
-
-    def plan(self, kernel: AbstractKernel, x: Array, y: Array, order: int = 0) -> fourier_bounds.FourierPlan:
-        """The period, grid and error bound (per unit weight) of a sum of derivative order `order`
-        (0 values, 1 gradients, 2 Hessian sums) of `kernel` over the rows of `x` and `y`."""
-        rtol, eps, ladder = self._setup(kernel, x, order)
-        return self._plan(kernel, x, y, order, rtol, eps, ladder)
 
     def _plan(self, kernel, x, y, order, rtol, eps, ladder):
         kernel = _plan_inputs(kernel)
@@ -484,7 +499,7 @@ class FourierApproximation(AbstractSumBackend):
         return self.sum(1, kernel, z, jnp.concatenate([x, y]), weights, fallback=fallback)
 
 
-class SlicedFourierApproximation(AbstractSumBackend):
+class SlicedFourierApproximation(AbstractFourierBackend):
     """Sliced Fourier sums for radial kernels with a spectrum in any dimension (Hertrich, SIAM J.
     Math. Data Sci. 2024; `flows.kernels.sliced_fourier`): P 1-D Fourier sums along directions,
     O(P (N + M) d) for the projections and O(P (N + M)) for the sums. The exact sums of the sliced
@@ -511,10 +526,6 @@ class SlicedFourierApproximation(AbstractSumBackend):
     def __check_init__(self):
         check_positive_int("projections", self.projections)
         check_choice("directions", self.directions, sliced_fourier.DIRECTION_KINDS)
-        _check_rtol(self.rtol)
-        check_positive_int("max_modes", self.max_modes)
-        if self.max_modes < 8:
-            raise ValueError(f"`max_modes` must be at least 8, got {self.max_modes}.")
 
     def direction_set(self, dim: int, dtype) -> Array:
         """The P unit directions for points in $\\mathbb{R}^{dim}$."""
@@ -532,11 +543,6 @@ class SlicedFourierApproximation(AbstractSumBackend):
         rtol = self.rtol if self.rtol is not None or jnp.dtype(x.dtype).itemsize == 4 else _SLICED_DEFAULT_RTOL
         rtol, eps = _tolerances(rtol, x.dtype)
         return rtol, eps, fourier_bounds.mode_ladder(1, self.max_modes)
-
-    def plan(self, kernel: AbstractKernel, x: Array, y: Array, order: int = 0) -> fourier_bounds.FourierPlan:
-        """The 1-D period, grid and error bound (per unit weight, in units of the 1-D kernel $f$)."""
-        rtol, eps, ladder = self._setup(kernel, x, order)
-        return self._plan(kernel, x, y, order, rtol, eps, ladder)
 
     def _plan(self, kernel, x, y, order, rtol, eps, ladder):
         kernel = _plan_inputs(kernel)
