@@ -131,13 +131,6 @@ def _safe_sqrt(s: Array) -> tuple[Array, Array]:
     return jnp.sqrt(jnp.where(positive, s, 1.0)) * positive, positive
 
 
-def _refuse_named_bandwidth(bandwidth, kernel: str) -> None:
-    """A string bandwidth (a config's `"median"`) is not a number: say which constructor takes it."""
-    if isinstance(bandwidth, str):
-        raise ValueError(
-            f"`bandwidth` must be a positive number, got {bandwidth!r}; for the median heuristic use "
-            f"{kernel}.median(x, y=None) (the median distance between the points)."
-        )
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,7 +145,31 @@ def _normal_frequencies(key: Array, features: int, dim: int, dtype) -> tuple[Arr
     return jax.random.normal(k_dir, (features, dim), dtype), k_scale
 
 
-class GaussianKernel(AbstractRadialKernel):
+class AbstractBandwidthKernel(AbstractRadialKernel):
+    """A radial kernel with one length scale, its `bandwidth` $\sigma > 0$ (a string such as a
+    config's `"median"` is refused, naming the `median` constructor), and the median-heuristic
+    constructor."""
+
+    bandwidth: float | Array
+
+    def __check_init__(self):
+        if isinstance(self.bandwidth, str):
+            raise ValueError(
+                f"`bandwidth` must be a positive number, got {self.bandwidth!r}; for the median heuristic use "
+                f"{type(self).__name__}.median(x, y=None) (the median distance between the points)."
+            )
+        check_positive("bandwidth", self.bandwidth)
+
+    @classmethod
+    def median(cls, x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"] | None = None) -> AbstractBandwidthKernel:
+        r"""The kernel whose bandwidth is the median heuristic's, $\sigma = \operatorname{median}_{i<j}
+        \|z_i - z_j\|$ over the pooled sample of `x` (and `y`) (`flows.kernels.median_bandwidth`;
+        Gretton et al., "A kernel two-sample test", JMLR 13, 2012). A config's
+        `bandwidth = "median"` is this bandwidth of the target samples."""
+        return cls(median_bandwidth(x, y))
+
+
+class GaussianKernel(AbstractBandwidthKernel):
     r"""Gaussian kernel $k(x, y) = \exp(-\|x - y\|^2 / (2\sigma^2))$.
 
     Its own tiles: the exponent from one augmented product (`exponent_tile`). Capabilities:
@@ -162,20 +179,6 @@ class GaussianKernel(AbstractRadialKernel):
     **Arguments:**
     - `bandwidth`: $\sigma > 0$; or `GaussianKernel.median(x, y)` for the median heuristic.
     """
-
-    bandwidth: float | Array
-
-    def __check_init__(self):
-        _refuse_named_bandwidth(self.bandwidth, "GaussianKernel")
-        check_positive("bandwidth", self.bandwidth)
-
-    @classmethod
-    def median(cls, x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"] | None = None) -> GaussianKernel:
-        r"""The kernel whose bandwidth is the median heuristic's, $\sigma = \operatorname{median}_{i<j}
-        \|z_i - z_j\|$ over the pooled sample of `x` (and `y`) (`flows.kernels.median_bandwidth`;
-        Gretton et al., "A kernel two-sample test", JMLR 13, 2012). A config's
-        `bandwidth = "median"` is this bandwidth of the target samples."""
-        return cls(median_bandwidth(x, y))
 
     def profile(self, sq_dist):
         return jnp.exp(-sq_dist / (2 * self.bandwidth**2))
@@ -301,7 +304,7 @@ class IMQKernel(AbstractRadialKernel):
         raise ValueError(_IMQ_TAILS)
 
 
-class LaplaceKernel(AbstractRadialKernel):
+class LaplaceKernel(AbstractBandwidthKernel):
     r"""Laplace kernel $k(x, y) = \exp(-\|x - y\|/\sigma)$.
 
     Not differentiable at $x = y$; the gradient there is defined as 0. Capability:
@@ -311,20 +314,6 @@ class LaplaceKernel(AbstractRadialKernel):
     **Arguments:**
     - `bandwidth`: $\sigma > 0$; or `LaplaceKernel.median(x, y)` for the median heuristic.
     """
-
-    bandwidth: float | Array
-
-    def __check_init__(self):
-        _refuse_named_bandwidth(self.bandwidth, "LaplaceKernel")
-        check_positive("bandwidth", self.bandwidth)
-
-    @classmethod
-    def median(cls, x: Float[ArrayLike, "n d"], y: Float[ArrayLike, "m d"] | None = None) -> LaplaceKernel:
-        r"""The kernel whose bandwidth is the median heuristic's, $\sigma = \operatorname{median}_{i<j}
-        \|z_i - z_j\|$ over the pooled sample of `x` (and `y`) (`flows.kernels.median_bandwidth`;
-        Gretton et al., "A kernel two-sample test", JMLR 13, 2012). A config's
-        `bandwidth = "median"` is this bandwidth of the target samples."""
-        return cls(median_bandwidth(x, y))
 
     def profile(self, sq_dist):
         dist, _ = _safe_sqrt(jnp.asarray(sq_dist))
