@@ -33,3 +33,16 @@ def samples(seed, n, m, k, d=3):
 
 def rel_err(a, b):
     return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(np.asarray(b)))
+
+
+def gaussian_run_config(seed: int, *, name: str | None = None, target_n: int = 30, initial_n: int = 20) -> str:
+    """The top of the small `flows run` configs of the command-line tests, in float64: particles
+    from N(0, I) toward samples of N((1, 1), 0.5² I) under a Gaussian kernel of bandwidth 1.5; each
+    test appends its own `[flow]`, `[solver]`, `[time]` and `[output]` tables."""
+    title = "" if name is None else f'name = "{name}"\n'
+    return (
+        f'{title}seed = {seed}\ndtype = "float64"\n'
+        f'[target]\nkind = "gaussian"\nmean = [1.0, 1.0]\nstd = 0.5\nn = {target_n}\n'
+        f'[initial]\nkind = "gaussian"\nn = {initial_n}\n'
+        '[kernel]\nkind = "gaussian"\nbandwidth = 1.5\n'
+    )

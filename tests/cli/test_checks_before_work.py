@@ -11,25 +11,9 @@ import pytest
 from flows.cli import config, main, runner
 from flows.cli.registry import ConfigError
 
-CONFIG = """
-name = "checks"
-seed = 1
-dtype = "float64"
+from cases import gaussian_run_config
 
-[target]
-kind = "gaussian"
-mean = [1.0, 1.0]
-std = 0.5
-n = 30
-
-[initial]
-kind = "gaussian"
-n = 20
-
-[kernel]
-kind = "gaussian"
-bandwidth = 1.5
-
+CONFIG = gaussian_run_config(1, name="checks") + """
 [solver]
 kind = "gd"
 step = 0.5

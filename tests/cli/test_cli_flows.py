@@ -16,6 +16,8 @@ import flows
 from flows.cli import config, entries, main, runner
 from flows.targets import GaussianMixture
 
+from cases import gaussian_run_config
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "experiments" / "configs").glob("*.toml"))
 
@@ -38,21 +40,7 @@ def _column(rows: list[dict], name: str) -> np.ndarray:
     return np.array([float(r[name]) for r in rows])
 
 
-SDE = """
-seed = 5
-dtype = "float64"
-[target]
-kind = "gaussian"
-mean = [1.0, 1.0]
-std = 0.5
-n = 30
-[initial]
-kind = "gaussian"
-n = 20
-[kernel]
-kind = "gaussian"
-bandwidth = 1.5
-[flow]
+SDE = gaussian_run_config(5) + """[flow]
 kind = "diffusion_mmd"
 noise = { kind = "step_decay", initial = 0.1, factor = 0.5, every = 0.5 }
 [solver]

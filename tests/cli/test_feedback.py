@@ -14,24 +14,11 @@ import pytest
 
 from flows.cli import commands, main
 
+from cases import gaussian_run_config
+
 ROOT = Path(__file__).resolve().parents[2]
 
-ADAM = """
-name = "adam"
-seed = 0
-dtype = "float64"
-[target]
-kind = "gaussian"
-mean = [1.0, 1.0]
-std = 0.5
-n = 30
-[initial]
-kind = "gaussian"
-n = 20
-[kernel]
-kind = "gaussian"
-bandwidth = 1.5
-[solver]
+ADAM = gaussian_run_config(0, name="adam") + """[solver]
 kind = "adam"
 learning_rate = 0.05
 [time]

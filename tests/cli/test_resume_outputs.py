@@ -14,27 +14,11 @@ import imageio.v2 as imageio
 
 from flows.cli import main
 
+from cases import gaussian_run_config
+
 ROOT = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-name = "resume outputs"
-seed = 2
-dtype = "float64"
-
-[target]
-kind = "gaussian"
-mean = [1.0, 1.0]
-std = 0.5
-n = 40
-
-[initial]
-kind = "gaussian"
-n = 30
-
-[kernel]
-kind = "gaussian"
-bandwidth = 1.5
-
+CONFIG = gaussian_run_config(2, name="resume outputs", target_n=40, initial_n=30) + """
 [solver]
 kind = "gd"
 step = 0.5
