@@ -146,7 +146,7 @@ def _normal_frequencies(key: Array, features: int, dim: int, dtype) -> tuple[Arr
 
 
 class AbstractBandwidthKernel(AbstractRadialKernel):
-    """A radial kernel with one length scale, its `bandwidth` $\sigma > 0$ (a string such as a
+    r"""A radial kernel with one length scale, its `bandwidth` $\sigma > 0$ (a string such as a
     config's `"median"` is refused, naming the `median` constructor), and the median-heuristic
     constructor."""
 
