@@ -13,19 +13,22 @@ checkpointed while-loop and save machinery per step). One problem, four ways, th
 Median wall time of 5 calls after a warm-up call (compilation excluded), as ratios to (1).
 
 Second part (issue 16): what recording the diagnostics costs at large N. `simulate` evaluates the
-diagnostic set once per saved time at the saved state, inside the compiled loop, so a saved time
-costs one evaluation of the set. `MMDFlow` (Gaussian kernel, N = M, d = 2, float32, blocked exact
-sums), in the same run:
+diagnostic set once per saved time at the saved state, inside the compiled loop. `MMDFlow`
+(Gaussian kernel, N = M, d = 2, float32, blocked exact sums), in the same run:
 
 - one drift evaluation (the peer);
 - the former default set (`mmd2`, `energy`, `dissipation`, `dissipation_residual`, each its own
   kernel sums);
-- the flow's default set now (`flow.diagnostics()`: `mmd2` and `energy` from one set of kernel
-  sums with the target's self-term computed once, `dissipation`; the residual, a forward-mode
-  derivative of the energy, only when asked for).
+- the flow's default set now (`flow.diagnostics()`: `mmd2`, `energy` and `dissipation` are one
+  diagnostic group, computed from one pass over the particles and the target that gives the
+  witness and its gradient at every particle; the residual, a forward-mode derivative of the
+  energy, only when asked for).
 
-Each is one compiled call, timed `--diag-repeats` times with the cases interleaved and the fastest
-call counting (the machine may be shared), reported in drift evaluations.
+Each set is timed two ways: alone (one compiled evaluation at one state, as `simulate` records
+it: `DiagnosticRecorder`), and inside `simulate` (5 gradient-descent steps saved at 6 times, minus
+the same run with `diagnostics={}`, per saved time). Every case is one compiled call, timed
+`--diag-repeats` times with the cases interleaved and the fastest call counting (the machine may
+be shared), reported in drift evaluations.
 Writes experiments/results/bench_simulate_overhead.json.
 
     python experiments/bench_simulate_overhead.py [--steps 2000] [--n 100] [--diag-n 10000 20000] [--diag-repeats 5]
@@ -48,6 +51,7 @@ import jax.numpy as jnp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import flows  # noqa: E402
+from flows.core.diagnostic_groups import DiagnosticRecorder  # noqa: E402
 
 
 def timed(fn, calls: int = 5) -> float:
@@ -62,18 +66,28 @@ def timed(fn, calls: int = 5) -> float:
 
 def diagnostics_overhead(n: int, repeats: int) -> dict:
     """What one saved time costs in drift evaluations, for the former and the current default
-    diagnostics of the MMD flow at N = M = `n` (module docstring)."""
+    diagnostics of the MMD flow at N = M = `n`, alone and inside `simulate` (module docstring)."""
     kx, ky = jax.random.split(jax.random.PRNGKey(1))
     x = jax.random.normal(kx, (n, 2), jnp.float32)
     target = jax.random.normal(ky, (n, 2), jnp.float32) + 2.0
     flow = flows.particle.MMDFlow(target, flows.kernels.GaussianKernel(1.0))
-    former = {"mmd2": flow.mmd2, "energy": flow.energy_at, "dissipation": flow.dissipation,
-              "dissipation_residual": flow.dissipation_residual}
-    current = flow.diagnostics()
-    record = eqx.filter_jit(lambda diagnostics, y: {name: fn(0.0, y, None) for name, fn in diagnostics.items()})
+    sets = {"former default": {"mmd2": flow.mmd2, "energy": flow.energy_at, "dissipation": flow.dissipation,
+                               "dissipation_residual": flow.dissipation_residual},
+            "current default": flow.diagnostics()}
+    record = eqx.filter_jit(lambda recorder, y: recorder(0.0, y, None))
     drift = eqx.filter_jit(lambda y: flow.drift(0.0, y, None))
-    cases = {"drift (peer)": lambda: drift(x), "former default": lambda: record(former, x),
-             "current default": lambda: record(current, x)}
+    steps, saves = 5, 6
+    solver = flows.GradientDescent(step=0.01)
+    ts = jnp.linspace(0.0, steps * 0.01, saves, dtype=jnp.float32)
+
+    def run(diagnostics):
+        return lambda: flows.simulate(flow, x, t1=ts[-1], ts=ts, solver=solver, diagnostics=diagnostics).ys
+
+    cases = {"drift (peer)": lambda: drift(x), "simulate, no diagnostics": run({})}
+    for name, diagnostics in sets.items():
+        recorder = DiagnosticRecorder.of(diagnostics)
+        cases[f"{name}, alone"] = lambda recorder=recorder: record(recorder, x)
+        cases[f"{name}, in simulate"] = run(diagnostics)
     for fn in cases.values():
         jax.block_until_ready(fn())  # compilation
     times = {name: [] for name in cases}
@@ -83,13 +97,17 @@ def diagnostics_overhead(n: int, repeats: int) -> dict:
             jax.block_until_ready(fn())
             times[name].append(time.perf_counter() - start)
     seconds = {name: min(values) for name, values in times.items()}  # the least disturbed call
-    per_save = {name: t / seconds["drift (peer)"] for name, t in seconds.items() if name != "drift (peer)"}
+    peer, bare = seconds["drift (peer)"], seconds["simulate, no diagnostics"]
+    per_save = {}
+    for name in sets:
+        per_save[f"{name}, alone"] = seconds[f"{name}, alone"] / peer
+        per_save[f"{name}, in simulate"] = (seconds[f"{name}, in simulate"] - bare) / saves / peer
     for name, t in seconds.items():
         extra = f"  {per_save[name]:.2f} drift evaluations per saved time" if name in per_save else ""
-        print(f"N = {n:6d}  {name:16s} {t * 1e3:9.1f} ms{extra}", flush=True)
-    return {"n": n, "repeats": repeats, "seconds": seconds, "all_seconds": times,
-            "drift_evaluations_per_save": per_save, "diagnostics": {"former default": sorted(former),
-                                                                    "current default": sorted(current)}}
+        print(f"N = {n:6d}  {name:30s} {t * 1e3:9.1f} ms{extra}", flush=True)
+    return {"n": n, "repeats": repeats, "gd_steps": steps, "saved_times": saves, "seconds": seconds,
+            "all_seconds": times, "drift_evaluations_per_save": per_save,
+            "diagnostics": {name: sorted(diagnostics) for name, diagnostics in sets.items()}}
 
 
 def main() -> None:

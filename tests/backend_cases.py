@@ -5,6 +5,7 @@ import jax
 import numpy as np
 
 import flows
+from flows.core.diagnostic_groups import DiagnosticRecorder
 from flows import targets as T
 
 N, M, D = 24, 20, 2  # multiples of 4 (rows split across 4 devices); tiles of 7 x 5 pad both
@@ -39,11 +40,11 @@ def kernel_flows(backend, kernel=None, sobolev_dense: bool = True):
 
 def evaluate(flow, x):
     """What a flow computes from kernel sums: its drift, the noisy scheme's discrete drift, and
-    its default diagnostics."""
+    its default diagnostics as `simulate` records them (each group in one call)."""
     out = {"drift": flow.drift(T_EVAL, x, None)}
     if isinstance(flow, flows.particle.NoiseInjectedMMDFlow):
         out["discrete_drift"] = flow.discrete_drift(T_EVAL, x, None, jax.random.PRNGKey(3))
-    out.update({name: f(T_EVAL, x, None) for name, f in flow.diagnostics().items()})
+    out.update(DiagnosticRecorder.of(flow.diagnostics())(T_EVAL, x, None))
     return out
 
 

@@ -1,11 +1,13 @@
 """The core: what a flow is (`AbstractFlow`, `AbstractGradientFlow`, the SDE terms), the discrete
 solvers (`GradientDescent`), the two engines behind `simulate` (diffrax for ODEs and SDEs, a
-compiled `lax.scan` for the discrete schemes), `Trajectory` and `Checkpoint`.
+compiled `lax.scan` for the discrete schemes), `Trajectory`, `Checkpoint`, and the diagnostic
+groups that let several diagnostics share one pass (`AbstractDiagnosticGroup`).
 
-Every public name here is also at the top of the package (`flows.simulate`, ...).
+The names a script needs are also at the top of the package (`flows.simulate`, ...).
 """
 
 from .checkpoint import Checkpoint
+from .diagnostic_groups import AbstractDiagnosticGroup, GroupedDiagnostic
 from .flow import AbstractFlow, AbstractGradientFlow, Diagnostic
 from .sde import AbstractAdditiveNoiseFlow
 from .simulate import FlowDivergedError, simulate
@@ -15,6 +17,7 @@ from .trajectory import Trajectory
 
 __all__ = [
     "AbstractAdditiveNoiseFlow",
+    "AbstractDiagnosticGroup",
     "AbstractDiscreteSolver",
     "AbstractFlow",
     "AbstractGradientFlow",
@@ -22,6 +25,7 @@ __all__ = [
     "Diagnostic",
     "FlowDivergedError",
     "GradientDescent",
+    "GroupedDiagnostic",
     "Trajectory",
     "drift_evaluations",
     "simulate",

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
+from .diagnostic_groups import DiagnosticRecorder
 from .divergence import SpreadBound
 from .flow import AbstractFlow
 from .progress import report_progress
@@ -33,7 +34,7 @@ class DiscreteProblem(eqx.Module):
 
     **Fields:** the `flow`, the discrete `solver`, the initial state `y0` (the first chunk starts
     from it), the start time `t0` (iteration $k$ is at $t_0 + k\\,\\text{step}$), the
-    `diagnostics` (name -> function `(t, y, args)`), the flow's `args`, the noise `key` (iteration
+    `diagnostics` (a `DiagnosticRecorder`: `(t, y, args) -> {name: array}`), the flow's `args`, the noise `key` (iteration
     $k$ draws with `fold_in(key, k)`), `progress` (report the iteration count to the bar) and the
     spread `bound` (None: only NaN and inf stop the loop).
     """
@@ -42,7 +43,7 @@ class DiscreteProblem(eqx.Module):
     solver: AbstractDiscreteSolver
     y0: PyTree
     t0: Array
-    diagnostics: dict
+    diagnostics: DiagnosticRecorder
     args: PyTree
     key: Array | None
     progress: bool = eqx.field(static=True)
@@ -93,7 +94,7 @@ def run_discrete(problem: DiscreteProblem, save_steps: Array, carry: DiscreteCar
         t = t0 + stop * solver.step.astype(t0.dtype)
         if problem.progress:
             report_progress(stop)
-        saved = (carry.y, {name: fn(t, carry.y, args) for name, fn in problem.diagnostics.items()})
+        saved = (carry.y, problem.diagnostics(t, carry.y, args))
         return carry, saved
 
     if carry is None:

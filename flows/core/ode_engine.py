@@ -18,6 +18,7 @@ import equinox as eqx
 import jax
 from jaxtyping import Array, PyTree
 
+from .diagnostic_groups import DiagnosticRecorder
 from .flow import AbstractFlow
 
 
@@ -27,7 +28,7 @@ class ODEProblem(eqx.Module):
     **Fields:** the `flow`, the diffrax `solver` and `stepsize_controller`, the initial step `dt0`
     (None for an adaptive controller's own guess), `span` the whole run's interval $(t_0, t_1)$
     (the terms, e.g. an SDE's Brownian motion, are built on it, whatever the chunk), the
-    `diagnostics` (name -> function `(t, y, args)`), the flow's `args`, the noise `key`,
+    `diagnostics` (a `DiagnosticRecorder`: `(t, y, args) -> {name: array}`), the flow's `args`, the noise `key`,
     `max_steps` per chunk and the diffrax `progress_meter`.
     """
 
@@ -36,7 +37,7 @@ class ODEProblem(eqx.Module):
     stepsize_controller: diffrax.AbstractStepSizeController
     dt0: Array | None
     span: tuple[Array, Array]
-    diagnostics: dict
+    diagnostics: DiagnosticRecorder
     args: PyTree
     key: Array | None
     max_steps: int = eqx.field(static=True)
@@ -70,10 +71,8 @@ def run_ode(problem: ODEProblem, y0: PyTree, t0: Array, t1: Array, ts: Array, ca
     `carry` is the previous chunk's (None for the first): the solver, controller and jump states
     are passed back into `diffeqsolve` (`y0` is then `carry.y`, chosen by the caller).
     """
-    diagnostics = problem.diagnostics
-
     def save(t, y, args):
-        return y, {name: fn(t, y, args) for name, fn in diagnostics.items()}
+        return y, problem.diagnostics(t, y, args)
 
     solver_state, controller_state, made_jump = (None, None, None) if carry is None else carry[1:]
     solution = diffrax.diffeqsolve(

@@ -5,7 +5,9 @@
 - a discrete solver (`flows.GradientDescent`, or any `optax` optimizer) iterates the discrete
   scheme GAN training runs, with a compiled `lax.scan`.
 
-Either way diagnostics are computed inside the compiled loop at every saved time, the solve is
+Either way diagnostics are computed inside the compiled loop at every saved time (the members of
+one diagnostic group, such as a flow's own MMD², energy and dissipation, from one shared pass:
+`flows.core.diagnostic_groups`), the solve is
 checked for blow-up, and a run that diverged raises `FlowDivergedError` saying when, instead of
 returning a half-valid trajectory: a NaN or inf state, a state spread past `divergence_scale`
 times its target's scale, or a NaN or inf diagnostic (`flows.core.divergence`). Before an
@@ -50,6 +52,7 @@ from .divergence import (
     nonfinite_rows,
     spread_bound,
 )
+from .diagnostic_groups import DiagnosticRecorder
 from .flow import AbstractFlow, Diagnostic
 from .ode_engine import ODEProblem, run_ode
 from .progress import progress_bar
@@ -309,7 +312,7 @@ def _ode_problem(run: _Run, plan: _ODEPlan) -> ODEProblem:
         stepsize_controller=plan.controller,
         dt0=None if plan.dt0 is None else run.as_time(plan.dt0),
         span=(run.as_time(run.t0), run.as_time(run.t1)),
-        diagnostics=run.diagnostics,
+        diagnostics=DiagnosticRecorder.of(run.diagnostics),
         args=run.args,
         key=run.key,
         max_steps=plan.max_steps,
@@ -435,7 +438,8 @@ class _DiscretePlan:
 def _discrete_trajectory(run: _Run, plan: _DiscretePlan) -> Trajectory:
     """Iterate `run`'s discrete solver, chunk by chunk; raise `FlowDivergedError` on blow-up."""
     problem = DiscreteProblem(
-        flow=run.flow, solver=run.solver, y0=run.y0, t0=run.as_time(run.t0), diagnostics=run.diagnostics,
+        flow=run.flow, solver=run.solver, y0=run.y0, t0=run.as_time(run.t0),
+        diagnostics=DiagnosticRecorder.of(run.diagnostics),
         args=run.args, key=run.key, progress=run.progress, bound=run.bound,
     )
     save_steps, n_saves = jnp.asarray(plan.save_steps, dtype=jnp.int32), len(plan.save_steps)

@@ -4,14 +4,15 @@ r"""Kernels and kernel sums: the hot path, one owner.
   `IMQKernel`, `LaplaceKernel`, `MaternKernel`, `EnergyKernel` (Riesz), `SumKernel`, the feature-map kernels
   (`NetworkKernel`), and `median_bandwidth`. What a kernel can do is a method of its class
   (`base.py` lists them): the tile formulas of the exact sums (`prepare`, `gram_tile`,
-  `sum_tile`, `grad_sum_tile`, `hessian_sum_tile`, `hessian_matrix_tile`, `diagonal`; autodiff
-  of `__call__` by default, matrix products for radial kernels, feature passes for feature
-  kernels) and the capabilities `spectral_sample` (random features) and `gaussian_components`
+  `sum_tile`, `grad_sum_tile`, `value_grad_sum_tile`, `hessian_sum_tile`, `hessian_matrix_tile`,
+  `diagonal`; autodiff of `__call__` by default, matrix products for radial kernels, feature
+  passes for feature kernels) and the capabilities `spectral_sample` (random features) and `gaussian_components`
   (Gaussian closed forms), which raise a `ValueError` naming the kernel where it lacks them.
 - Kernel sums $\sum_j k(x_i, y_j) w_j$, $\sum_j w_j \nabla_x k(x_i, y_j)$ and
-  $\sum_j \nabla_x\nabla_y k(x_i, y_j) v_j$ (`kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`),
-  computed by a backend: `DenseSums`, `BlockedSums` (memory O((N + M) · block)), `AutoSums` (the
-  default), `SlicedRieszApproximation`, `RandomFeatureApproximation`, `ShardedSums` (devices),
+  $\sum_j \nabla_x\nabla_y k(x_i, y_j) v_j$ (`kernel_sum`, `kernel_grad_sum`, `kernel_hessian_sum`;
+  `kernel_value_grad_sum` for values and gradients in one pass), computed by a backend:
+  `DenseSums`, `BlockedSums` (memory O((N + M) · block)), `AutoSums` (the default),
+  `SlicedRieszApproximation`, `RandomFeatureApproximation`, `ShardedSums` (devices),
   `FourierApproximation` (non-uniform FFTs, d <= 3, within `rtol`) and `SlicedFourierApproximation`
   (1-D Fourier sums along P directions, any d).
 """
@@ -30,9 +31,9 @@ from .backends import (
 )
 from .bandwidth import median_bandwidth
 from .base import AbstractKernel
-from .fourier_bounds import FourierPlan
 from .distances import squared_distances
 from .features import AbstractFeatureKernel, NetworkKernel
+from .fourier_bounds import FourierPlan
 from .radial import (
     AbstractRadialKernel,
     EnergyKernel,
@@ -49,6 +50,7 @@ from .sums import (
     kernel_hessian_sum,
     kernel_matrix,
     kernel_sum,
+    kernel_value_grad_sum,
 )
 
 __all__ = [
@@ -60,9 +62,9 @@ __all__ = [
     "Backend",
     "BlockedSums",
     "DenseSums",
-    "FourierPlan",
     "EnergyKernel",
     "FourierApproximation",
+    "FourierPlan",
     "GaussianKernel",
     "IMQKernel",
     "LaplaceKernel",
@@ -78,6 +80,7 @@ __all__ = [
     "kernel_hessian_sum",
     "kernel_matrix",
     "kernel_sum",
+    "kernel_value_grad_sum",
     "median_bandwidth",
     "particle_sharding",
     "resolve_backend",

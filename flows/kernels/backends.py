@@ -68,6 +68,13 @@ class AbstractSumBackend(eqx.Module):
     def kernel_hessian_sum(self, kernel: AbstractKernel, x: Array, y: Array, vectors: Array) -> Array:
         """$\\sum_j \\nabla_x\\nabla_y k(x_i, y_j) v_j$."""
 
+    def kernel_value_grad_sum(self, kernel: AbstractKernel, x: Array, y: Array, weights: Array) -> Array:
+        """$\\sum_j k(x_i, y_j)\\, w_{j1}$ (column 0) and $\\sum_j w_{j2} \\nabla_x k(x_i, y_j)$ (columns
+        1..d), for `weights` of shape (M, 2): two sums here; the exact backends make it one pass
+        over the pairs (`AbstractKernel.value_grad_sum_tile`)."""
+        values = self.kernel_sum(kernel, x, y, weights[:, 0])
+        return jnp.concatenate([values[:, None], self.kernel_grad_sum(kernel, x, y, weights[:, 1])], axis=1)
+
     def witness_grad(self, kernel: AbstractKernel, z: Array, x: Array, y: Array) -> Array:
         """$\\frac1N\\sum_l \\nabla k(x_l, z_i) - \\frac1M\\sum_j \\nabla k(y_j, z_i)$: two unweighted
         gradient sums (a backend may fuse them)."""
@@ -83,6 +90,9 @@ class DenseSums(AbstractSumBackend):
 
     def kernel_grad_sum(self, kernel, x, y, weights):
         return kernel.grad_sum_tile(*kernel.prepare(x, y), _ones(y) if weights is None else weights)
+
+    def kernel_value_grad_sum(self, kernel, x, y, weights):
+        return kernel.value_grad_sum_tile(*kernel.prepare(x, y), weights)
 
     def kernel_hessian_sum(self, kernel, x, y, vectors):
         return kernel.hessian_sum_tile(*kernel.prepare(x, y), vectors)
@@ -118,6 +128,9 @@ class BlockedSums(AbstractSumBackend):
 
     def kernel_grad_sum(self, kernel, x, y, weights):
         return self._run(kernel.grad_sum_tile, kernel, x, y, _ones(y) if weights is None else weights)
+
+    def kernel_value_grad_sum(self, kernel, x, y, weights):
+        return self._run(kernel.value_grad_sum_tile, kernel, x, y, weights)
 
     def kernel_hessian_sum(self, kernel, x, y, vectors):
         return self._run(kernel.hessian_sum_tile, kernel, x, y, vectors)
@@ -167,6 +180,12 @@ class AutoSums(AbstractSumBackend):
     def kernel_hessian_sum(self, kernel, x, y, vectors):
         exact = lambda: self._pick(x, y).kernel_hessian_sum(kernel, x, y, vectors)
         return self._either(2, kernel, x, y, vectors, exact)
+
+    def kernel_value_grad_sum(self, kernel, x, y, weights):
+        """One exact pass, or two Fourier sums where the Fourier backend is used."""
+        if self._fourier(kernel, x, y, 1) is not None:
+            return AbstractSumBackend.kernel_value_grad_sum(self, kernel, x, y, weights)
+        return self._pick(x, y).kernel_value_grad_sum(kernel, x, y, weights)
 
     def witness_grad(self, kernel, z, x, y):
         """Fused into one Fourier gradient sum over x ∪ y where the Fourier backend is used."""

@@ -14,6 +14,7 @@ columns and add the tiles' answers, so every method below is linear in `weights`
 | `gram_tile(x, y)` | $k(x_i, y_j)$, (n, m) | radial kernels (profile of one distance matrix), feature kernels ($\varphi(x_i)\cdot\varphi(y_j)$) |
 | `sum_tile(x, y, w)` | $\sum_j k(x_i, y_j)\,w_j$ | feature kernels (no (n, m) matrix) |
 | `grad_sum_tile(x, y, w)` | $\sum_j w_j\,\nabla_x k(x_i, y_j)$ | radial kernels, feature kernels |
+| `value_grad_sum_tile(x, y, w)` | $\big[\sum_j k(x_i, y_j)\,w_{j1},\ \sum_j w_{j2}\,\nabla_x k(x_i, y_j)\big]$, (n, 1 + d) | radial kernels (one distance matrix for both) |
 | `hessian_sum_tile(x, y, v)` | $\sum_j \nabla_x\nabla_y k(x_i, y_j)\,v_j$ | radial kernels, feature kernels |
 | `hessian_matrix_tile(x, y)` | the blocks $\partial_{x_p}\partial_{y_q} k(x_i, y_j)$, (n, d, m, d) | radial kernels |
 | `diagonal(x)` | $k(x_i, x_i)$, (n,) (the rows are raw points) | radial kernels (the constant $\varphi(0)$) |
@@ -70,6 +71,13 @@ class AbstractKernel(eqx.Module):
         grad_k = jax.grad(lambda xi, yj: self(xi, yj))
         per_point = jax.vmap(lambda xi: jax.vmap(lambda yj: grad_k(xi, yj))(y))(x)
         return jnp.einsum("nmd,m->nd", per_point, weights)
+
+    def value_grad_sum_tile(self, x: Float[Array, "n d"], y: Float[Array, "m d"], weights: Float[Array, "m 2"]) -> Float[Array, "n d+1"]:
+        """$\\sum_j k(x_i, y_j)\\, w_{j1}$ (column 0) and $\\sum_j w_{j2} \\nabla_x k(x_i, y_j)$ (columns
+        1..d) over one tile: values and gradients with their own weights (here: `sum_tile` and
+        `grad_sum_tile`)."""
+        values = self.sum_tile(x, y, weights[:, 0])
+        return jnp.concatenate([values[:, None], self.grad_sum_tile(x, y, weights[:, 1])], axis=1)
 
     def hessian_sum_tile(self, x: Float[Array, "n d"], y: Float[Array, "m d"], vectors: Float[Array, "m d"]) -> Float[Array, "n d"]:
         """$\\sum_j \\nabla_x\\nabla_y k(x_i, y_j)\\, v_j$ over one tile (here: forward over reverse

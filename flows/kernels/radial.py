@@ -103,6 +103,15 @@ class AbstractRadialKernel(AbstractKernel):
         sums = dprofile @ jnp.concatenate([weights[:, None], weights[:, None] * y], axis=1)
         return 2 * (x * sums[:, :1] - sums[:, 1:])
 
+    def value_grad_sum_tile(self, x, y, weights):
+        """$\\sum_j \\varphi(S_{ij})\\, w_{j1}$ and $2\\big(x_i \\sum_j \\varphi'(S_{ij}) w_{j2} - \\sum_j \\varphi'(S_{ij}) w_{j2} y_j\\big)$
+        from one matrix of squared distances (one exp per pair for the Gaussian kernel): a witness
+        pass that gives MMD² and the witness gradient together costs about one gradient pass."""
+        profile, dprofile = self.profile_tile(x, y, (0, 1))
+        grad_weights = weights[:, 1:]
+        sums = dprofile @ jnp.concatenate([grad_weights, grad_weights * y], axis=1)
+        return jnp.concatenate([profile @ weights[:, :1], 2 * (x * sums[:, :1] - sums[:, 1:])], axis=1)
+
     def hessian_sum_tile(self, x, y, vectors):
         """$-2\\sum_j \\varphi'(S_{ij}) v_j - 4\\big(x_i \\sum_j C_{ij} - \\sum_j C_{ij} y_j\\big)$,
         $C_{ij} = \\varphi''(S_{ij})\\,(x_i - y_j)\\cdot v_j$."""
@@ -210,6 +219,16 @@ class GaussianKernel(AbstractBandwidthKernel):
         values = jnp.exp(self.exponent_tile(x, y))
         scale = -1 / (2 * self.bandwidth**2)
         return [values * scale**k for k in orders]
+
+    def value_grad_sum_tile(self, x, y, weights):
+        """With $E_{ij} = e^{-S_{ij}/(2\\sigma^2)}$ and $\\varphi' = -E / (2\\sigma^2)$: one product of $E$
+        with $[w_{\\cdot 1}, w_{\\cdot 2}, w_{\\cdot 2}\\, y]$ gives the values and both gradient sums, so
+        a witness pass with values costs one gradient pass and one more column."""
+        exps = jnp.exp(self.exponent_tile(x, y))
+        grad_weights = weights[:, 1:]
+        sums = exps @ jnp.concatenate([weights, grad_weights * y], axis=1)
+        scale = -1 / self.bandwidth**2  # 2 phi' / phi
+        return jnp.concatenate([sums[:, :1], scale * (x * sums[:, 1:2] - sums[:, 2:])], axis=1)
 
     def spectral_sample(self, key, features, dim, dtype, *, for_gradients=False):
         """Bochner: the spectrum of $e^{-\\|v\\|^2/(2\\sigma^2)}$ is $N(0, I/\\sigma^2)$, so

@@ -83,3 +83,6 @@ class ShardedSums(AbstractSumBackend):
 
     def kernel_hessian_sum(self, kernel, x, y, vectors):
         return self._split("kernel_hessian_sum", kernel, x, y, vectors)
+
+    def kernel_value_grad_sum(self, kernel, x, y, weights):
+        return self._split("kernel_value_grad_sum", kernel, x, y, weights)

@@ -14,13 +14,14 @@ d <= 3, O(N + M + K^d log K)) and `"sliced-fourier"` (1-D Fourier sums along P d
 a backend object (`BlockedSums(row_block=...)`,
 `SlicedRieszApproximation(key, projections=...)`, ...) sets sizes and keys. The formulas of one
 tile are methods of the kernel (`AbstractKernel.gram_tile`, `sum_tile`, `grad_sum_tile`,
-`hessian_sum_tile`, `hessian_matrix_tile`): matrix products for radial kernels, feature passes
+`value_grad_sum_tile`, `hessian_sum_tile`, `hessian_matrix_tile`): matrix products for radial kernels, feature passes
 for feature kernels, autodiff of the pointwise kernel otherwise.
 """
 
 from __future__ import annotations
 
 import equinox as eqx
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .backends import Backend, resolve_backend
@@ -59,6 +60,24 @@ def kernel_grad_sum(
     """$\\sum_j w_j \\nabla_x k(x_i, y_j)$ for each row $x_i$ (plain sum when `weights` is None;
     `backend` as in `kernel_sum`)."""
     return resolve_backend(backend).kernel_grad_sum(kernel, x, y, weights)
+
+
+@eqx.filter_jit
+def kernel_value_grad_sum(
+    kernel: AbstractKernel,
+    x: Float[Array, "n d"],
+    y: Float[Array, "m d"],
+    value_weights: Float[Array, " m"],
+    grad_weights: Float[Array, " m"],
+    backend: Backend = "auto",
+) -> tuple[Float[Array, " n"], Float[Array, "n d"]]:
+    """$\\big(\\sum_j k(x_i, y_j)\\, a_j,\\ \\sum_j b_j \\nabla_x k(x_i, y_j)\\big)$ for each row $x_i$, values
+    weighted by `value_weights` $a$ and gradients by `grad_weights` $b$, in one pass over the pairs
+    with the exact backends (the witness and its gradient at once: MMD² and the MMD flow's
+    dissipation from one set of kernel evaluations). `backend` as in `kernel_sum`."""
+    weights = jnp.stack([value_weights, grad_weights], axis=1)
+    packed = resolve_backend(backend).kernel_value_grad_sum(kernel, x, y, weights)
+    return packed[:, 0], packed[:, 1:]
 
 
 @eqx.filter_jit

@@ -13,7 +13,9 @@ AbstractParticleFlow                 check_state: an (N, d) array with the targe
 └── AbstractKernelFlow               a kernel and the backend of all its sums (* derive from it too)
 ```
 
-The gradient flows among them also derive from `AbstractGradientFlow` (energy, dissipation), the
+The witness flows record MMD², the energy and the squared witness gradient from one pass over the
+pairs (`WitnessDiagnostics`, a diagnostic group). The gradient flows among them also derive from
+`AbstractGradientFlow` (energy, dissipation), the
 SDEs from `AbstractAdditiveNoiseFlow`. Every particle flow measures how far its cloud reaches
 against its target (`spread`: $\max_i\|x_i - c\|$ about the target's mean $c$, the target's own
 reach as the reference), which `simulate` watches for divergence. The abstract classes declare their fields with
@@ -24,6 +26,7 @@ arguments go through the checks below.
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -31,6 +34,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import check_points
+from ..core.diagnostic_groups import AbstractDiagnosticGroup
 from ..core.divergence import PointCloudSpread
 from ..core.flow import AbstractFlow
 from ..discrepancies.ksd import ksd2
@@ -38,7 +42,7 @@ from ..discrepancies.mmd import mmd2_unchecked, witness_grad_unchecked
 from ..kernels.backends import AbstractSumBackend
 from ..kernels.base import AbstractKernel
 from ..kernels.radial import AbstractRadialKernel
-from ..kernels.sums import kernel_sum
+from ..kernels.sums import kernel_sum, kernel_value_grad_sum
 from ..targets import AbstractTarget
 
 SPREAD_SAMPLES = 4096
@@ -155,34 +159,65 @@ class AbstractWitnessFlow(AbstractSampleTargetFlow, AbstractKernelFlow):
         """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
         return mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
 
-    def recorded_mmd2(self, factor: float = 1.0) -> RecordedMMD2:
-        """`factor` × MMD² as an in-loop diagnostic with the target's self-term computed now, once
-        (the flows' default `mmd2` and, with factor ½, `energy`: the two share their kernel sums)."""
+    def witness_diagnostics(self) -> WitnessDiagnostics:
+        """The diagnostic group of MMD², ½ MMD² and $\\mathbb{E}\\|\\nabla f\\|^2$ from one witness pass,
+        with the target's self-term computed now, once (`WitnessDiagnostics`)."""
         target = self.target
         self_term = jnp.sum(kernel_sum(self.kernel, target, target, backend=self.backend)) / target.shape[0] ** 2
-        return RecordedMMD2(self, self_term, factor)
+        return WitnessDiagnostics(self, self_term)
 
 
-class RecordedMMD2(eqx.Module):
-    r"""In-loop diagnostic: `factor` × MMD² between the particles and a witness flow's target,
-    $\frac1{N^2}\sum_{i,l} k(x_i, x_l) - \frac2{NM}\sum_{i,j} k(x_i, y_j) + C$ with the target's
-    self-term $C = \frac1{M^2}\sum_{j,j'} k(y_j, y_{j'})$ computed when the diagnostic is made: a third
-    of MMD²'s kernel sums (M² of N² + NM + M²) not repeated at every saved time.
+class WitnessDiagnostics(AbstractDiagnosticGroup):
+    r"""In-loop diagnostics of a witness flow's particles $x_1..x_N$ against its target
+    $y_1..y_M$, from one pass over the pairs: `mmd2` (the V-statistic), `energy`
+    ($rac12\mathrm{MMD}^2$) and `mean_squared_witness_grad`
+    ($rac1N\sum_i\|
+abla f_{\mu,
+u}(x_i)\|^2$, the MMD flow's dissipation; Arbel, Korba, Salim,
+    Gretton, NeurIPS 2019).
 
-    **Fields:** the `flow`, `self_term` ($C$), `factor`.
+    With the sources $z = (x_1..x_N, y_1..y_M)$, value weights $a = (rac1N, .., -rac2M, ..)$ and
+    gradient weights $b = (rac1N, .., -rac1M, ..)$, one `kernel_value_grad_sum` gives
+    $v_i = \sum_z a_z k(x_i, z)$ and $
+abla f_{\mu,
+u}(x_i) = \sum_z b_z 
+abla_x k(x_i, z)$, and
+
+    $$\mathrm{MMD}^2 = rac1N\sum_i v_i + C, \qquad C = rac1{M^2}\sum_{j,j'} k(y_j, y_{j'}),$$
+
+    the target's self-term computed when the group is made (a third of MMD²'s kernel sums, not
+    repeated at every saved time). Asked for values only, the group makes one value pass; for the
+    gradient only, one witness-gradient pass.
+
+    **Fields:** the `flow` and `self_term` ($C$).
     """
+
+    quantities: ClassVar[tuple[str, ...]] = ("mmd2", "energy", "mean_squared_witness_grad")
 
     flow: AbstractWitnessFlow
     self_term: Array
-    factor: float = eqx.field(static=True)
 
-    def __call__(self, t, y, args):
+    def __call__(self, t, y, args, names):
         flow = self.flow
+        with_grad = "mean_squared_witness_grad" in names
+        if not ("mmd2" in names or "energy" in names):
+            return {"mean_squared_witness_grad": jnp.mean(jnp.sum(flow.witness_grad(y, y) ** 2, axis=1))}
         target = flow.target_like(y)
         n, m = y.shape[0], target.shape[0]
-        particles = jnp.sum(kernel_sum(flow.kernel, y, y, backend=flow.backend)) / (n * n)
-        cross = jnp.sum(kernel_sum(flow.kernel, y, target, backend=flow.backend)) / (n * m)
-        return self.factor * (particles - 2 * cross + self.self_term.astype(y.dtype))
+        sources = jnp.concatenate([y, target])
+
+        def weights(target_weight: float) -> Array:
+            return jnp.concatenate([jnp.full(n, 1 / n, y.dtype), jnp.full(m, target_weight / m, y.dtype)])
+
+        if with_grad:
+            values, grads = kernel_value_grad_sum(flow.kernel, y, sources, weights(-2), weights(-1), backend=flow.backend)
+        else:
+            values = kernel_sum(flow.kernel, y, sources, weights(-2), backend=flow.backend)
+        mmd2 = jnp.mean(values) + self.self_term.astype(y.dtype)
+        recorded = {"mmd2": mmd2, "energy": 0.5 * mmd2}
+        if with_grad:
+            recorded["mean_squared_witness_grad"] = jnp.mean(jnp.sum(grads**2, axis=1))
+        return {name: recorded[name] for name in names}
 
 
 class AbstractSteinFlow(AbstractDensityTargetFlow, AbstractKernelFlow):

@@ -74,7 +74,7 @@ class AbstractNoisyMMDFlow(AbstractWitnessFlow):
         return jnp.asarray(self.noise(t), y.dtype)
 
     def diagnostics(self) -> dict[str, Diagnostic]:
-        return {"mmd2": self.recorded_mmd2(), "noise_level": self.noise_level}
+        return {"mmd2": self.witness_diagnostics().member("mmd2"), "noise_level": self.noise_level}
 
 
 class NoiseInjectedMMDFlow(AbstractNoisyMMDFlow):

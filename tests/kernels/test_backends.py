@@ -42,8 +42,9 @@ EXACT_CASES = [("blocked_7x13", case) for case in KERNELS] + [(b, "gaussian") fo
 
 @pytest.mark.parametrize("backend, case", EXACT_CASES)
 def test_exact_backends_match_numpy(backend, case):
-    """dense, blocked (padded tiles) and auto: sums, weighted sums (1-D and 2-D weights) and
-    gradient sums equal the float64 NumPy reference to 1e-10 relative."""
+    """dense, blocked (padded tiles) and auto: sums, weighted sums (1-D and 2-D weights), gradient
+    sums and the one-pass values-and-gradients (each with its own weights) equal the float64 NumPy
+    reference to 1e-10 relative."""
     kernel, name, params = KERNELS[case]
     b = EXACT[backend]
     x, y, w = clouds(0)
@@ -54,6 +55,9 @@ def test_exact_backends_match_numpy(backend, case):
     np.testing.assert_allclose(
         flows.kernels.kernel_grad_sum(kernel, x, y, w[:, 0], backend=b), np.einsum("nmd,m->nd", grads, w[:, 0]), rtol=1e-10, atol=1e-12
     )
+    values, value_grads = flows.kernels.kernel_value_grad_sum(kernel, x, y, w[:, 0], w[:, 1], backend=b)
+    np.testing.assert_allclose(values, gram @ np.asarray(w[:, 0]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(value_grads, np.einsum("nmd,m->nd", grads, w[:, 1]), rtol=1e-10, atol=1e-12)
     if case != "energy":  # the Riesz Hessian is singular at x = y
         vectors = jnp.stack([w[:, 0], w[:, 1], w[:, 0] * w[:, 1]], axis=1)
         np.testing.assert_allclose(

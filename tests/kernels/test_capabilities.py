@@ -38,8 +38,8 @@ class Polynomial(K.AbstractKernel):
 
 @pytest.mark.parametrize("case", KERNELS)
 def test_radial_tiles_equal_the_autodiff_defaults(case):
-    """Every radial override (centred `prepare`, Gram, gradient and Hessian sums, the dense Hessian
-    blocks, the diagonal) equals the `vmap`/autodiff default of the same pointwise kernel, in
+    """Every radial override (centred `prepare`, Gram, gradient, value-and-gradient and Hessian sums,
+    the dense Hessian blocks, the diagonal) equals the `vmap`/autodiff default of the same pointwise kernel, in
     float64 to 1e-10 relative (the two differ by rounding only; no coincident points, where the
     singular kernels' derivatives are defined by convention)."""
     kernel, _, _ = KERNELS[case]
@@ -47,7 +47,9 @@ def test_radial_tiles_equal_the_autodiff_defaults(case):
     x, y, _ = samples(20, 9, 7, 1)
     w = jax.random.normal(jax.random.PRNGKey(21), (7,))
     v = jax.random.normal(jax.random.PRNGKey(22), y.shape)
+    a = jax.random.normal(jax.random.PRNGKey(23), (7,))
     for ours, theirs in (
+        *zip(K.kernel_value_grad_sum(kernel, x, y, a, w), (K.kernel_sum(generic, x, y, a), K.kernel_grad_sum(generic, x, y, w))),
         (K.kernel_matrix(kernel, x, y), K.kernel_matrix(generic, x, y)),
         (K.kernel_grad_sum(kernel, x, y, w), K.kernel_grad_sum(generic, x, y, w)),
         (K.kernel_hessian_sum(kernel, x, y, v), K.kernel_hessian_sum(generic, x, y, v)),

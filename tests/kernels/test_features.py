@@ -38,6 +38,8 @@ def test_feature_sums_match_the_generic_path_and_the_risk_identity():
         (flows.kernels.kernel_matrix(kernel, x, y), flows.kernels.kernel_matrix(generic, x, y)),
         (flows.kernels.kernel_sum(kernel, x, y, w), flows.kernels.kernel_sum(generic, x, y, w)),
         (flows.kernels.kernel_grad_sum(kernel, x, y, w, backend=blocked), flows.kernels.kernel_grad_sum(generic, x, y, w)),
+        *zip(flows.kernels.kernel_value_grad_sum(kernel, x, y, w, w**2, backend=blocked),
+             (flows.kernels.kernel_sum(generic, x, y, w), flows.kernels.kernel_grad_sum(generic, x, y, w**2))),
         (flows.kernels.kernel_hessian_sum(kernel, x, y, v), flows.kernels.kernel_hessian_sum(generic, x, y, v)),
     ):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
