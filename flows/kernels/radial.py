@@ -511,32 +511,21 @@ def matern_log_fourier_transform(freq: ArrayLike, dim: int, smoothness: float, l
 
 
 class MaternKernel(AbstractRadialKernel):
-    r"""Matérn kernel of smoothness $
-u \in \{1/2, 3/2, 5/2\}$ and length scale $\ell$, with
-    $a = \sqrt{2
-u}/\ell$ and $r = \|x - y\|$ (Rasmussen & Williams 2006, eq. 4.16-4.17):
+    r"""Matérn kernel of smoothness $\nu \in \{1/2, 3/2, 5/2\}$ and length scale $\ell$, with
+    $a = \sqrt{2\nu}/\ell$ and $r = \|x - y\|$ (Rasmussen & Williams 2006, eq. 4.16-4.17):
 
     $$k_{1/2} = e^{-a r}, \qquad k_{3/2} = (1 + a r)\,e^{-a r}, \qquad k_{5/2} = (1 + a r + a^2r^2/3)\,e^{-a r}.$$
 
-    The kernel is $\lceil
-u
-ceil - 1$ times differentiable at $x = y$: $
-u = 1/2$ is the Laplace
-    kernel (gradient defined as 0 at $x = y$), $
-u = 3/2$ has gradients and a Hessian that is
-    bounded but not continuous at $x = y$ (its $arphi''$ is defined as 0 there), $
-u = 5/2$ is
+    The kernel is $\lceil\nu\rceil - 1$ times differentiable at $x = y$: $\nu = 1/2$ is the Laplace
+    kernel (gradient defined as 0 at $x = y$), $\nu = 3/2$ has gradients and a Hessian that is
+    bounded but not continuous at $x = y$ (its $\varphi''$ is defined as 0 there), $\nu = 5/2$ is
     twice differentiable. Capabilities: `spectral_sample` (the spectrum is a multivariate Student t
-    with $2
-u$ degrees of freedom; for gradients only when $2
-u > 2$) and the Fourier capabilities
-    (`spectral_smoothness` $2
-u$).
+    with $2\nu$ degrees of freedom; for gradients only when $2\nu > 2$) and the Fourier capabilities
+    (`spectral_smoothness` $2\nu$).
 
     **Arguments:**
     - `bandwidth`: $\ell > 0$.
-    - `smoothness`: $
-u$, one of 0.5, 1.5, 2.5 (default 1.5).
+    - `smoothness`: $\nu$, one of 0.5, 1.5, 2.5 (default 1.5).
     """
 
     bandwidth: float | Array

@@ -169,25 +169,22 @@ class AbstractWitnessFlow(AbstractSampleTargetFlow, AbstractKernelFlow):
 
 class WitnessDiagnostics(AbstractDiagnosticGroup):
     r"""In-loop diagnostics of a witness flow's particles $x_1..x_N$ against its target
-    $y_1..y_M$, from one pass over the pairs: `mmd2` (the V-statistic), `energy`
-    ($rac12\mathrm{MMD}^2$) and `mean_squared_witness_grad`
-    ($rac1N\sum_i\|
-abla f_{\mu,
-u}(x_i)\|^2$, the MMD flow's dissipation; Arbel, Korba, Salim,
+    $y_1..y_M$, from the kernel evaluations of one drift: `mmd2` (the V-statistic), `energy`
+    ($\frac12\mathrm{MMD}^2$) and `mean_squared_witness_grad`
+    ($\frac1N\sum_i\|\nabla f_{\mu,\nu}(x_i)\|^2$, the MMD flow's dissipation; Arbel, Korba, Salim,
     Gretton, NeurIPS 2019).
 
-    With the sources $z = (x_1..x_N, y_1..y_M)$, value weights $a = (rac1N, .., -rac2M, ..)$ and
-    gradient weights $b = (rac1N, .., -rac1M, ..)$, one `kernel_value_grad_sum` gives
-    $v_i = \sum_z a_z k(x_i, z)$ and $
-abla f_{\mu,
-u}(x_i) = \sum_z b_z 
-abla_x k(x_i, z)$, and
+    Over the particles and over the target, `kernel_value_grad_sum` gives values and gradients
+    from one set of kernel evaluations, with value weights $\frac1N$, $-\frac2M$ and gradient
+    weights $\frac1N$, $-\frac1M$: $v_i = \frac1N\sum_l k(x_i, x_l) - \frac2M\sum_j k(x_i, y_j)$ and
+    $\nabla f_{\mu,\nu}(x_i) = \frac1N\sum_l \nabla_x k(x_i, x_l) - \frac1M\sum_j \nabla_x k(x_i, y_j)$, and
 
-    $$\mathrm{MMD}^2 = rac1N\sum_i v_i + C, \qquad C = rac1{M^2}\sum_{j,j'} k(y_j, y_{j'}),$$
+    $$\mathrm{MMD}^2 = \frac1N\sum_i v_i + C, \qquad C = \frac1{M^2}\sum_{j,j'} k(y_j, y_{j'}),$$
 
     the target's self-term computed when the group is made (a third of MMD²'s kernel sums, not
-    repeated at every saved time). Asked for values only, the group makes one value pass; for the
-    gradient only, one witness-gradient pass.
+    repeated at every saved time). The three together evaluate the kernel at the pairs the drift
+    does, once. Asked for values only, the group makes value sums; for the gradient only, one
+    witness-gradient pass.
 
     **Fields:** the `flow` and `self_term` ($C$).
     """
@@ -204,19 +201,20 @@ abla_x k(x_i, z)$, and
             return {"mean_squared_witness_grad": jnp.mean(jnp.sum(flow.witness_grad(y, y) ** 2, axis=1))}
         target = flow.target_like(y)
         n, m = y.shape[0], target.shape[0]
-        sources = jnp.concatenate([y, target])
-
-        def weights(target_weight: float) -> Array:
-            return jnp.concatenate([jnp.full(n, 1 / n, y.dtype), jnp.full(m, target_weight / m, y.dtype)])
-
-        if with_grad:
-            values, grads = kernel_value_grad_sum(flow.kernel, y, sources, weights(-2), weights(-1), backend=flow.backend)
-        else:
-            values = kernel_sum(flow.kernel, y, sources, weights(-2), backend=flow.backend)
-        mmd2 = jnp.mean(values) + self.self_term.astype(y.dtype)
+        values, grads = [], []
+        for sources, value_weight, grad_weight in ((y, 1 / n, 1 / n), (target, -2 / m, -1 / m)):
+            count = sources.shape[0]
+            if with_grad:
+                value, grad = kernel_value_grad_sum(flow.kernel, y, sources, jnp.full(count, value_weight, y.dtype),
+                                                    jnp.full(count, grad_weight, y.dtype), backend=flow.backend)
+                grads.append(grad)
+            else:
+                value = value_weight * kernel_sum(flow.kernel, y, sources, backend=flow.backend)
+            values.append(value)
+        mmd2 = jnp.mean(values[0] + values[1]) + self.self_term.astype(y.dtype)
         recorded = {"mmd2": mmd2, "energy": 0.5 * mmd2}
         if with_grad:
-            recorded["mean_squared_witness_grad"] = jnp.mean(jnp.sum(grads**2, axis=1))
+            recorded["mean_squared_witness_grad"] = jnp.mean(jnp.sum((grads[0] + grads[1]) ** 2, axis=1))
         return {name: recorded[name] for name in names}
 
 
