@@ -35,3 +35,12 @@ def load_experiment(monkeypatch):
         return module
 
     return load
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module. Each one holds a few memory mappings,
+    and a worker that compiles ~20,000 programs reaches Linux's default limit of 65,530 mappings
+    per process, where XLA's compiler crashes (segfault or abort) in whatever test comes next."""
+    yield
+    jax.clear_caches()
