@@ -20,8 +20,8 @@ diagnostic set once per saved time at the saved state, inside the compiled loop.
 - the former default set (`mmd2`, `energy`, `dissipation`, `dissipation_residual`, each its own
   kernel sums);
 - the flow's default set now (`flow.diagnostics()`: `mmd2`, `energy` and `dissipation` are one
-  diagnostic group, computed from one pass over the particles and the target that gives the
-  witness and its gradient at every particle; the residual, a forward-mode derivative of the
+  diagnostic group, computed from the kernel evaluations of one drift, which give the witness
+  and its gradient at every particle together; the residual, a forward-mode derivative of the
   energy, only when asked for).
 
 Each set is timed two ways: alone (one compiled evaluation at one state, as `simulate` records
