@@ -372,14 +372,26 @@ def _columns(weights: Array | None, y: Array) -> Array:
 
 class AbstractFourierBackend(AbstractSumBackend):
     """What the two Fourier backends share: their `rtol` and `max_modes` fields (declared by each,
-    with its own defaults) checked alike, and `plan` from their own `_setup` (rtol, NUFFT
-    tolerance, grid ladder) and `_plan`."""
+    with its own defaults) checked alike, the refusal of kernels too rough for a sum's order, and
+    `plan` from their own `_setup` (rtol, NUFFT tolerance, grid ladder) and `_plan`."""
 
     def __check_init__(self):
         _check_rtol(self.rtol)
         check_positive_int("max_modes", self.max_modes)
         if self.max_modes < 8:
             raise ValueError(f"`max_modes` must be at least 8, got {self.max_modes}.")
+
+    @staticmethod
+    def _check_smoothness(kernel: AbstractKernel, order: int, series: str, reason: str = "") -> None:
+        """Refuse a sum of derivative order `order` unless `kernel`'s spectral smoothness exceeds it
+        (the Fourier series of `series` does not converge uniformly otherwise; `reason` says why)."""
+        smoothness = kernel.spectral_smoothness()
+        if order >= smoothness:
+            what = ("values", "gradients", "Hessian sums")[order]
+            raise ValueError(
+                f"`kernel`: the Fourier series of {series} (spectral smoothness {smoothness:g}) "
+                f"does not converge uniformly for {what}{reason}; use backend='auto' (exact)."
+            )
 
     @abc.abstractmethod
     def _setup(self, kernel: AbstractKernel, x: Array, order: int) -> tuple[float, float, tuple[int, ...]]:
@@ -436,14 +448,10 @@ class FourierApproximation(AbstractFourierBackend):
                 f"`x`: FourierApproximation sums in d <= 3 (its grid has K^d modes), got d = {dim}; use "
                 "SlicedFourierApproximation (1-D Fourier sums along directions) for d > 3."
             )
-        smoothness = kernel.spectral_smoothness()
-        if order >= smoothness:
-            what = ("values", "gradients", "Hessian sums")[order]
-            raise ValueError(
-                f"`kernel`: the Fourier series of {type(kernel).__name__} (spectral smoothness {smoothness:g}) "
-                f"does not converge uniformly for {what}: derivatives of order {order} need smoothness > {order} "
-                "(the kernel is not smooth enough at x = y); use backend='auto' (exact)."
-            )
+        self._check_smoothness(
+            kernel, order, type(kernel).__name__,
+            f": derivatives of order {order} need smoothness > {order} (the kernel is not smooth enough at x = y)",
+        )
         rtol, eps = _tolerances(self.rtol, x.dtype)
         return rtol, eps, fourier_bounds.mode_ladder(dim, self.max_modes)
 
@@ -552,13 +560,7 @@ class SlicedFourierApproximation(AbstractFourierBackend):
 
     def _setup(self, kernel, x, order):
         """(rtol, eps, ladder); the default rtol is 1e-6 in float64 (the Monte-Carlo error dominates)."""
-        smoothness = kernel.spectral_smoothness()
-        if order >= smoothness:
-            what = ("values", "gradients", "Hessian sums")[order]
-            raise ValueError(
-                f"`kernel`: the Fourier series of {type(kernel).__name__}'s slices (spectral smoothness {smoothness:g}) "
-                f"does not converge uniformly for {what}; use backend='auto' (exact)."
-            )
+        self._check_smoothness(kernel, order, f"{type(kernel).__name__}'s slices")
         rtol = self.rtol if self.rtol is not None or jnp.dtype(x.dtype).itemsize == 4 else _SLICED_DEFAULT_RTOL
         rtol, eps = _tolerances(rtol, x.dtype)
         return rtol, eps, fourier_bounds.mode_ladder(1, self.max_modes)
