@@ -155,6 +155,11 @@ class AbstractWitnessFlow(AbstractSampleTargetFlow, AbstractKernelFlow):
         kernel = self.kernel if kernel is None else kernel
         return witness_grad_unchecked(z, y, self.target_like(y), kernel, self.backend)
 
+    def mean_squared_witness_grad(self, y: Array) -> Array:
+        """$\\frac1N\\sum_i \\|\\nabla f_{\\mu,\\nu}(x_i)\\|^2$ over the particles $x_i$, the rows of `y`
+        (the MMD flow's dissipation)."""
+        return jnp.mean(jnp.sum(self.witness_grad(y, y) ** 2, axis=1))
+
     def mmd2(self, t, y, args):
         """MMD² (V-statistic, the flow's kernel) between the particles and the target."""
         return mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
@@ -198,7 +203,7 @@ class WitnessDiagnostics(AbstractDiagnosticGroup):
         flow = self.flow
         with_grad = "mean_squared_witness_grad" in names
         if not ("mmd2" in names or "energy" in names):
-            return {"mean_squared_witness_grad": jnp.mean(jnp.sum(flow.witness_grad(y, y) ** 2, axis=1))}
+            return {"mean_squared_witness_grad": flow.mean_squared_witness_grad(y)}
         target = flow.target_like(y)
         n, m = y.shape[0], target.shape[0]
         values, grads = [], []

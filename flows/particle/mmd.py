@@ -14,7 +14,6 @@ with the learning rate scaled by $N$.
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ..core.flow import AbstractGradientFlow, Diagnostic
@@ -59,8 +58,7 @@ class MMDFlow(AbstractWitnessFlow, AbstractGradientFlow):
         return 0.5 * mmd2_unchecked(y, self.target_like(y), self.kernel, backend=self.backend)
 
     def dissipation(self, t, y, args):
-        grad_f = self.witness_grad(y, y)
-        return jnp.mean(jnp.sum(grad_f**2, axis=1))
+        return self.mean_squared_witness_grad(y)
 
     def diagnostics(self) -> dict[str, Diagnostic]:
         """`mmd2`, `energy` and `dissipation` from one pass over the pairs (`witness_diagnostics`):
